@@ -1,0 +1,12 @@
+"""sitges-retriever: Catalan retrieval embeddings for the Sitges town hall's procedures (tràmits).
+
+Questions and procedure texts share one 384-d space; embeddings can be cut to 256, 128 or 64 values.
+"""
+
+from .architecture import MATRYOSHKA_DIMS, build_model
+from .hub import load
+from .matryoshka import truncate
+from .persistence import save_model
+
+__all__ = ["MATRYOSHKA_DIMS", "build_model", "load", "save_model", "truncate"]
+__version__ = "0.1.0"
