@@ -1,14 +1,16 @@
-"""The Hub side: load a model from a folder or a Hub id (pinned revision, offline cache)."""
+"""The Hub side: load a model from a folder or a Hub id (pinned revision, offline cache), and push one."""
 
 from __future__ import annotations
 
 import functools
+import shutil
+import tempfile
 from pathlib import Path
 
-from .architecture import POOLING_DIR, REPO_ID
-from .errors import ModelNotAvailableError
+from .architecture import EMBEDDING_DIM, POOLING_DIR, REPO_ID
+from .errors import HubError, ModelFolderError, ModelNotAvailableError
 from .matryoshka import check_dim
-from .persistence import check_model_folder
+from .persistence import REQUIRED_FILES, check_model_folder, save_model
 
 #: What a model needs from its repo: safetensors weights, tokenizer, configs, the card. No pickle, ONNX or OpenVINO.
 MODEL_FILE_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "README.md", f"{POOLING_DIR}/*"]
@@ -118,3 +120,120 @@ def _renormalizing(model):
 
     model.encode = encode_cut_and_normalized
     return model
+
+
+#: What a pushed repo holds: the model files and the card (as README.md); nothing else of the project.
+PUSHED_FILE_PATTERNS = [*REQUIRED_FILES, "model.safetensors", "model.safetensors.index.json", "model-*.safetensors",
+                        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+                        "added_tokens.json", "README.md"]
+CARD_NAMES = ("model_card.md", "README.md")
+
+
+def push_to_hub(
+    model_or_folder,
+    repo_id: str = REPO_ID,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    revision: str | None = None,
+    create_pr: bool = False,
+    commit_message: str | None = None,
+    card: str | Path | None = None,
+) -> str:
+    """Upload one complete model repo (weights, tokenizer, layout files, card as README.md); return the commit URL.
+
+    `model_or_folder` is a `SentenceTransformer` or a folder written by `save_model`; the card is `card`, else the
+    folder's model_card.md or README.md. Nothing is uploaded unless the folder loads and the card check passes.
+    The repo is created when missing; pushing again to it makes a new commit. The token is found the way
+    huggingface_hub finds it (`hf auth login`, HF_TOKEN, a notebook secret) and never printed.
+    """
+    with tempfile.TemporaryDirectory(prefix="sitges-push-") as scratch:
+        folder = Path(model_or_folder) if isinstance(model_or_folder, (str, Path)) else None
+        if folder is None:
+            folder = save_model(model_or_folder, Path(scratch) / "model")
+        staged = _stage_repo(folder, _find_card(folder, card), Path(scratch) / "repo")
+        return _upload(staged, repo_id, token=token, private=private, revision=revision, create_pr=create_pr,
+                       commit_message=commit_message or f"Upload sitges-retriever model ({EMBEDDING_DIM}-d)")
+
+
+def _find_card(folder: Path, card: str | Path | None) -> Path:
+    candidates = [Path(card)] if card is not None else [folder / name for name in CARD_NAMES]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise HubError(
+        f"No model card found ({', '.join(str(c) for c in candidates)}); nothing was uploaded. Write one with "
+        "`sitges-retriever card update --results ... --card model_card.md`, or pass card=PATH."
+    )
+
+
+def _stage_repo(folder: Path, card: Path, staged: Path) -> Path:
+    """Check the folder loads and the card fits the model, then lay out exactly the files to upload."""
+    from .card import check_card
+
+    try:
+        check_model_folder(folder)
+        _check_loads(folder)
+    except (ModelFolderError, OSError, ValueError, RuntimeError) as error:
+        raise HubError(f"{folder} does not load as a model, so nothing was uploaded: {error}") from error
+    problems = check_card(card)
+    if problems:
+        listed = "\n".join(f"  - {problem.message}" for problem in problems)
+        raise HubError(f"The card {card} does not fit the model, so nothing was uploaded:\n{listed}\n"
+                       "Regenerate its metrics with `sitges-retriever card update`.")
+    for pattern in PUSHED_FILE_PATTERNS:
+        for source in folder.glob(pattern):
+            if source.name != "README.md":
+                target = staged / source.relative_to(folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+    shutil.copy2(card, staged / "README.md")
+    return staged
+
+
+def _check_loads(folder: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(folder), device="cpu", trust_remote_code=False,
+                                model_kwargs={"use_safetensors": True})
+    width = model.encode(["Prova de càrrega"], show_progress_bar=False).shape[-1]
+    if width != EMBEDDING_DIM:
+        raise ModelFolderError(f"it produces {width}-d embeddings, not {EMBEDDING_DIM}-d")
+
+
+def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, commit_message) -> str:
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision is not None and not create_pr:
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        info = api.upload_folder(
+            repo_id=repo_id,
+            folder_path=staged,
+            revision=revision,
+            create_pr=create_pr,
+            commit_message=commit_message,
+            delete_patterns=["*", "**/*"],
+        )
+    except HfHubHTTPError as error:
+        raise HubError(_explain(error, repo_id)) from error
+    return info.pr_url if create_pr and info.pr_url else info.commit_url
+
+
+def _explain(error, repo_id: str) -> str:
+    """Turn the Hub's 401/403/404 answers into what to do."""
+    status = getattr(error.response, "status_code", None)
+    namespace = repo_id.split("/")[0]
+    if status == 401:
+        return (f"The Hub did not accept your credentials for {repo_id} (401): log in with `hf auth login`, "
+                "set HF_TOKEN, or pass token=... (a token with write access).")
+    if status == 403:
+        return (f"Your token may not write to {repo_id} (403): it is read-only or lacks access to '{namespace}'. "
+                "Create a token with write permission at https://huggingface.co/settings/tokens and log in with it.")
+    if status == 404:
+        return (f"The namespace '{namespace}' of {repo_id} does not exist or you are not a member of it (404): "
+                "check the organisation or user name.")
+    return f"The Hub refused the push to {repo_id} ({status}): {error}"
