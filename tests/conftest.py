@@ -109,10 +109,25 @@ def sentences() -> list[str]:
 
 @pytest.fixture(scope="session")
 def hub_server():
-    """The loopback Hub (tests/hub_server.py) on HUB_PORT: token "hf_test_write" writes in "org" and "alice",
-    "hf_test_read" (user "bob") only reads."""
+    """The loopback Hub (tests/hub_server.py) on HUB_PORT, which HF_ENDPOINT points at.
+
+    Token "hf_test_write" (user "alice", org "org") writes in "alice" and "org"; "hf_test_read" (user "bob") only reads.
+    """
     from hub_server import HubServer, Token
 
-    tokens = {"hf_test_write": Token("write", "alice", ("alice", "org")), "hf_test_read": Token("read", "bob", ("bob",))}
+    tokens = {"hf_test_write": Token("write", "alice", ("org",)), "hf_test_read": Token("read", "bob")}
     with HubServer(HUB_PORT, tokens) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def demo_slice(tmp_path_factory) -> Path:
+    """A JSONL file of (positive, anchor) pairs: the first 8 procedures of the packaged demo set."""
+    import json
+
+    from sitges_retriever.data import load_procedures
+
+    path = tmp_path_factory.mktemp("demo-slice") / "pairs.jsonl"
+    rows = [{"positive": p.text, "anchor": q} for p in load_procedures()[:8] for q in p.questions]
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path

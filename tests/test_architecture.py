@@ -16,7 +16,7 @@ def test_checked_in_layout_files_match_the_spec(relative):
     checked_in = json.loads((REPO_ROOT / relative).read_text(encoding="utf-8"))
     assert checked_in == ARCHITECTURE.layout_files()[relative], (
         f"{relative} drifted from sitges_retriever.architecture; regenerate it with "
-        "`python -c \"from sitges_retriever.architecture import ARCHITECTURE, describe; ARCHITECTURE.write_layout('.')\"`"
+        "`python -c \"from sitges_retriever.architecture import ARCHITECTURE; ARCHITECTURE.write_layout('.')\"`"
     )
 
 

@@ -4,9 +4,19 @@ Questions and procedure texts share one 384-d space; embeddings can be cut to 25
 """
 
 from .architecture import MATRYOSHKA_DIMS, build_model
+from .card import check_card, update_card
 from .hub import load, push_to_hub
 from .matryoshka import truncate
 from .persistence import save_model
 
-__all__ = ["MATRYOSHKA_DIMS", "build_model", "load", "push_to_hub", "save_model", "truncate"]
+__all__ = [
+    "MATRYOSHKA_DIMS",
+    "build_model",
+    "check_card",
+    "load",
+    "push_to_hub",
+    "save_model",
+    "truncate",
+    "update_card",
+]
 __version__ = "0.1.0"

@@ -174,7 +174,7 @@ def _stage_repo(folder: Path, card: Path, staged: Path) -> Path:
     try:
         check_model_folder(folder)
         _check_loads(folder)
-    except (ModelFolderError, OSError, ValueError, RuntimeError) as error:
+    except Exception as error:  # any failure to load (bad weights, configs, tokenizer) means: do not upload
         raise HubError(f"{folder} does not load as a model, so nothing was uploaded: {error}") from error
     problems = check_card(card)
     if problems:
@@ -202,9 +202,12 @@ def _check_loads(folder: Path) -> None:
 
 
 def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, commit_message) -> str:
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, get_token
     from huggingface_hub.errors import HfHubHTTPError
 
+    if token is None and get_token() is None:
+        raise HubError(f"No Hugging Face token found, so nothing was pushed to {repo_id}: log in with "
+                       "`hf auth login` (or `huggingface_hub.login()` in a notebook), or set HF_TOKEN.")
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id, private=private, exist_ok=True)
@@ -219,21 +222,31 @@ def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, 
             delete_patterns=["*", "**/*"],
         )
     except HfHubHTTPError as error:
-        raise HubError(_explain(error, repo_id)) from error
+        raise HubError(_explain(api, error, repo_id)) from error
     return info.pr_url if create_pr and info.pr_url else info.commit_url
 
 
-def _explain(error, repo_id: str) -> str:
-    """Turn the Hub's 401/403/404 answers into what to do."""
+def _explain(api, error, repo_id: str) -> str:
+    """Turn the Hub's 401/403/404 answers into what to do (a 403 is told apart with whoami)."""
     status = getattr(error.response, "status_code", None)
     namespace = repo_id.split("/")[0]
+    login = "log in with `hf auth login`, set HF_TOKEN, or pass token=... (a token with write access)"
     if status == 401:
-        return (f"The Hub did not accept your credentials for {repo_id} (401): log in with `hf auth login`, "
-                "set HF_TOKEN, or pass token=... (a token with write access).")
-    if status == 403:
-        return (f"Your token may not write to {repo_id} (403): it is read-only or lacks access to '{namespace}'. "
-                "Create a token with write permission at https://huggingface.co/settings/tokens and log in with it.")
+        return f"The Hub did not accept your credentials for {repo_id} (401): {login}."
+    missing_namespace = (f"The namespace '{namespace}' of {repo_id} does not exist or you are not a member of it "
+                         f"({status}): check the organisation or user name.")
     if status == 404:
-        return (f"The namespace '{namespace}' of {repo_id} does not exist or you are not a member of it (404): "
-                "check the organisation or user name.")
+        return missing_namespace
+    if status == 403:
+        try:
+            me = api.whoami()
+        except Exception:  # the token itself was refused: the 403 is about credentials
+            return f"The Hub refused your token for {repo_id} (403): {login}."
+        role = me.get("auth", {}).get("accessToken", {}).get("role")
+        if role == "read":
+            return (f"Your token is read-only, so it may not push to {repo_id} (403): create a token with write "
+                    "access at https://huggingface.co/settings/tokens and log in with it.")
+        if namespace not in {me.get("name"), *(org.get("name") for org in me.get("orgs", []))}:
+            return missing_namespace
+        return f"Your token lacks write access to {repo_id} (403): ask an admin of '{namespace}' for write rights."
     return f"The Hub refused the push to {repo_id} ({status}): {error}"

@@ -1,0 +1,189 @@
+"""Read InformationRetrievalEvaluator output into one structure: dimension -> the card's 15 cosine metrics.
+
+Three forms are read, as sentence-transformers (3.0 up to 6.x) produces them for evaluators named `dim_N`:
+- the dict an `InformationRetrievalEvaluator` or `SequentialEvaluator` returns (`dim_384_cosine_ndcg@10`,
+  `sequential_score`; the trainer's `eval_` prefix is accepted), or that dict saved as a JSON file;
+- the CSV files they write (`Information-Retrieval_evaluation_dim_384_results.csv`, columns such as
+  `cosine-NDCG@10`; the last row is the latest), one file or a folder of them (its `eval/` subfolder too);
+- the normalised form itself, `{384: {"cosine_ndcg@10": ...}}`, so the output of `read_results` reads back.
+Other score functions (`dot`), other k values and other evaluators' keys are not card metrics and are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import CardError
+from .metrics import CANONICAL_METRICS, METRIC_KEYS
+
+#: dimension -> {canonical metric name -> value}, dimensions largest first, metrics in the card's order.
+Results = dict[int, dict[str, float]]
+ResultsSource = Mapping[Any, Any] | str | os.PathLike
+
+CSV_PATTERN = "Information-Retrieval_evaluation_*_results.csv"
+# `cos_sim` is what sentence-transformers 2.x called the cosine score function.
+_DICT_KEY = re.compile(r"(?:^|_)dim_(\d+)_(?:cosine|cos_sim)_([a-z]+@\d+)$")
+_CSV_FILE = re.compile(r"^Information-Retrieval_evaluation_(.*)_results\.csv$")
+_CSV_COLUMN = re.compile(r"^(?:cosine|cos_sim)-([A-Za-z]+@\d+)$")
+_DIM_NAME = re.compile(r"(?:^|_)dim_(\d+)$")
+_NAMING_HINT = (
+    "Name one InformationRetrievalEvaluator per dimension dim_N, e.g. "
+    "InformationRetrievalEvaluator(..., name='dim_384', truncate_dim=384)."
+)
+
+
+def read_results(source: ResultsSource) -> Results:
+    """Read evaluator output (a dict, a CSV file, a folder of CSV files or a JSON file) into dim -> 15 metrics."""
+    if isinstance(source, Mapping):
+        return _from_mapping(source, "the results")
+    if not isinstance(source, (str, os.PathLike)):
+        raise CardError(
+            f"Results must be an evaluator's dict or a path to its CSV/JSON output, not {type(source).__name__}."
+        )
+    path = Path(source)
+    if not path.exists():
+        raise CardError(f"No evaluation output at {path}: give the evaluator's dict, CSV file or folder, or JSON file.")
+    if path.is_dir():
+        return _from_folder(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _from_csv_files([path])
+    if suffix == ".json":
+        return _from_json(path)
+    raise CardError(f"{path} is neither a .csv nor a .json file; give the evaluator's CSV or JSON output.")
+
+
+def _from_mapping(data: Mapping[Any, Any], where: str) -> Results:
+    if data and all(_is_dim_key(key) and isinstance(value, Mapping) for key, value in data.items()):
+        found = {
+            int(key): {_bare(metric): value for metric, value in metrics.items() if _bare(metric) in METRIC_KEYS}
+            for key, metrics in data.items()
+        }
+        return _complete(found, where)
+    found: dict[int, dict[str, Any]] = {}
+    for key, value in data.items():
+        match = _DICT_KEY.search(str(key))
+        if match and match.group(2) in METRIC_KEYS:
+            _put(found, int(match.group(1)), match.group(2), value, where)
+    if not found:
+        sample = ", ".join(repr(key) for key in list(data)[:5]) or "nothing"
+        raise CardError(f"{where} hold no dim_N_cosine_* metrics (found {sample}). {_NAMING_HINT}")
+    return _complete(found, where)
+
+
+def _from_folder(folder: Path) -> Results:
+    files = sorted(folder.glob(CSV_PATTERN)) + sorted((folder / "eval").glob(CSV_PATTERN))
+    if not files:
+        raise CardError(
+            f"{folder} holds no {CSV_PATTERN} (looked in it and in its eval/ subfolder). "
+            "Run the evaluators with an output_path, or give the results dict or a JSON file."
+        )
+    return _from_csv_files(files)
+
+
+def _from_csv_files(files: list[Path]) -> Results:
+    found: dict[int, dict[str, Any]] = {}
+    origin: dict[int, Path] = {}
+    for path in files:
+        dim = _csv_dim(path)
+        if dim in origin:
+            raise CardError(f"Both {origin[dim]} and {path} hold results for dim {dim}; give only one of them.")
+        origin[dim] = path
+        for metric, value in _last_csv_row(path).items():
+            _put(found, dim, metric, value, str(path))
+    return _complete(found, ", ".join(str(path) for path in files))
+
+
+def _csv_dim(path: Path) -> int:
+    name = _CSV_FILE.match(path.name)
+    dim = _DIM_NAME.search(name.group(1)) if name else None
+    if dim is None:
+        raise CardError(
+            f"Cannot tell which dimension {path} is for: expected a file named "
+            f"Information-Retrieval_evaluation_dim_N_results.csv. {_NAMING_HINT}"
+        )
+    return int(dim.group(1))
+
+
+def _last_csv_row(path: Path) -> dict[str, str]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise CardError(f"Cannot read {path}: {error}.") from error
+    if not rows:
+        raise CardError(f"{path} has no result rows (only a header, or empty); run the evaluator again.")
+    metrics = {}
+    for column, value in rows[-1].items():
+        match = _CSV_COLUMN.match(column or "")
+        if match and match.group(1).lower() in METRIC_KEYS:
+            metrics[match.group(1).lower()] = value
+    return metrics
+
+
+def _from_json(path: Path) -> Results:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise CardError(f"{path} is not valid JSON ({where}: {error.msg}).") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise CardError(f"Cannot read {path}: {error}.") from error
+    if not isinstance(data, Mapping):
+        raise CardError(f"{path} must hold the evaluator's results dict (a JSON object), not a {type(data).__name__}.")
+    return _from_mapping(data, str(path))
+
+
+def _is_dim_key(key: object) -> bool:
+    if isinstance(key, bool):
+        return False
+    return isinstance(key, int) or (isinstance(key, str) and key.isdigit())
+
+
+def _bare(metric: object) -> str:
+    name = str(metric)
+    return name.removeprefix("cosine_")
+
+
+def _put(found: dict[int, dict[str, Any]], dim: int, metric: str, value: Any, where: str) -> None:
+    number = _number(value, f"{where}: dim {dim} cosine_{metric}")
+    previous = found.setdefault(dim, {}).get(metric)
+    if previous is not None and previous != number:
+        raise CardError(f"{where} give two values for dim {dim} cosine_{metric} ({previous} and {number}).")
+    found[dim][metric] = number
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise CardError(f"{what} is {value!r}, not a number.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise CardError(f"{what} is {value!r}, not a number.") from error
+    if math.isnan(number) or not 0.0 <= number <= 1.0:
+        raise CardError(f"{what} is {number}; retrieval metrics lie between 0 and 1.")
+    return number
+
+
+def _complete(found: dict[int, dict[str, Any]], where: str) -> Results:
+    results: Results = {}
+    for dim in sorted(found, reverse=True):
+        if dim <= 0:
+            raise CardError(f"{where}: dim {dim} is not an embedding size.")
+        metrics = {key: _number(value, f"{where}: dim {dim} cosine_{key}") for key, value in found[dim].items()}
+        missing = [f"cosine_{key}" for key in METRIC_KEYS if key not in metrics]
+        if missing:
+            raise CardError(
+                f"{where}: dim {dim} lacks {', '.join(missing)}. "
+                f"The card reports all of {', '.join(CANONICAL_METRICS)}: run InformationRetrievalEvaluator "
+                "with its default k values (and the cosine score function)."
+            )
+        results[dim] = {f"cosine_{key}": metrics[key] for key in METRIC_KEYS}
+    return results
