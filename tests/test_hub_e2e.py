@@ -164,3 +164,15 @@ def test_a_card_that_lies_is_never_uploaded(hub, pushable_dir, tmp_path):
     with pytest.raises(HubError, match="(?s)does not fit the model.*768"):
         push_to_hub(lying, "org/lying", token=WRITE)
     assert not hub.has_repo("org/lying")
+
+
+def test_push_command_prints_the_commit_url_and_explains_a_refusal(hub, pushable_dir, capsys, monkeypatch):
+    from sitges_retriever.cli import main
+
+    monkeypatch.setenv("HF_TOKEN", WRITE)
+    assert main(["push", str(pushable_dir), "org/cli-push"]) == 0
+    assert "/org/cli-push/commit/" in capsys.readouterr().out
+    monkeypatch.setenv("HF_TOKEN", READ)
+    assert main(["push", str(pushable_dir), "org/cli-push"]) == 2
+    error = capsys.readouterr().err
+    assert "read-only" in error and READ not in error and "Traceback" not in error

@@ -77,3 +77,19 @@ def test_saving_onto_a_file_is_refused(tiny_model, tmp_path):
     with pytest.raises(ModelFolderError, match="is a file"):
         save_model(tiny_model, target)
     assert target.read_text() == "not a folder"
+
+
+def test_a_folder_holding_other_things_is_refused_and_left_alone(tiny_model, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "train.py").write_text("print('mine')\n")
+    with pytest.raises(ModelFolderError, match="not part of a model folder.*src, train.py"):
+        save_model(tiny_model, tmp_path)
+    assert (tmp_path / "train.py").read_text() == "print('mine')\n" and (tmp_path / "src").is_dir()
+
+
+def test_notes_beside_the_model_survive_an_overwrite(tiny_model, tmp_path):
+    folder = tmp_path / "model"
+    save_model(tiny_model, folder)
+    (folder / "NOTES.md").write_text("why this run\n")
+    save_model(tiny_model, folder)
+    assert (folder / "NOTES.md").read_text() == "why this run\n"

@@ -5,17 +5,21 @@ Questions and procedure texts share one 384-d space; embeddings can be cut to 25
 
 from .architecture import MATRYOSHKA_DIMS, build_model
 from .card import check_card, update_card
+from .evaluation import evaluate
 from .hub import load, push_to_hub
 from .matryoshka import truncate
 from .persistence import save_model
+from .training import train
 
 __all__ = [
     "MATRYOSHKA_DIMS",
     "build_model",
     "check_card",
+    "evaluate",
     "load",
     "push_to_hub",
     "save_model",
+    "train",
     "truncate",
     "update_card",
 ]

@@ -9,15 +9,181 @@ from .errors import SitgesError
 
 
 def _add_card_commands(subparsers) -> None:
-    """`card update` and `card check` (filled by the card module)."""
+    """`card update` (write evaluation output into the card) and `card check` (exit 1 when it finds problems)."""
+    card = subparsers.add_parser("card", help="Write or check the model card's metrics.")
+    commands = card.add_subparsers(dest="card_command", required=True)
+
+    def update(args) -> int:
+        import json
+        from pathlib import Path
+
+        from .card import update_card
+        from .errors import CardError
+
+        training = None
+        if args.training:
+            try:
+                training = json.loads(Path(args.training).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise CardError(f"Cannot read the training details {args.training}: {error}.") from error
+        path = update_card(args.card, args.results, model_name=args.model_name, training=training)
+        print(f"Updated {path}")
+        return 0
+
+    def check(args) -> int:
+        from .card import check_card
+
+        problems = check_card(args.card)
+        for problem in problems:
+            print(f"{args.card}: {problem}")
+        if problems:
+            print(f"{args.card}: {len(problems)} problem(s) found.", file=sys.stderr)
+            return 1
+        print(f"{args.card}: OK")
+        return 0
+
+    parser = commands.add_parser("update", help="Regenerate the card's metrics from evaluator output.")
+    parser.add_argument("--results", help="evaluator output: a CSV file, a folder of CSV files, or a JSON file")
+    parser.add_argument("--card", default="model_card.md", help="the card to update (default: model_card.md)")
+    parser.add_argument("--training", help="a JSON file of training details (see sitges_retriever.card)")
+    parser.add_argument("--model-name", help="the model-index name (default: keep the card's)")
+    parser.set_defaults(handler=update)
+    parser = commands.add_parser("check", help="Report what is wrong in a card; exit 1 when something is.")
+    parser.add_argument("card", nargs="?", default="model_card.md", help="the card to check (default: model_card.md)")
+    parser.set_defaults(handler=check)
 
 
 def _add_train_commands(subparsers) -> None:
-    """`train`, `evaluate` and `search` (filled by the training/evaluation modules)."""
+    """`train` (the main job), `evaluate` a model folder, `search` procedures with a question."""
+
+    def train(args) -> int:
+        from .training import parse_settings
+        from .training import train as run
+
+        result = run(
+            args.data,
+            eval_data=args.eval_data,
+            preset=args.preset,
+            base=args.base,
+            output=args.output,
+            overrides=parse_settings(args.set),
+            max_steps=args.max_steps,
+        )
+        if result.output is not None:  # the main process; the others of a torchrun job print nothing
+            print(f"\n{result.report}\n")
+            print(
+                f"Model folder and card written to {result.output} ({result.train_pairs} training pairs, "
+                f"{result.with_hard_negatives} with a mined hard negative, {result.duplicates_dropped} duplicates "
+                f"dropped, {result.seconds:.0f} s)."
+            )
+        return 0
+
+    def evaluate(args) -> int:
+        import json
+        from pathlib import Path
+
+        from .data import ir_task_from_pairs, load_ir_folder, read_pairs
+        from .evaluation import evaluate as run
+
+        folder = len(args.data) == 1 and Path(args.data[0]).is_dir()
+        task = load_ir_folder(args.data[0]) if folder else ir_task_from_pairs(read_pairs(args.data), name="pairs")
+        report = run(args.model, task, dims=args.dims, batch_size=args.batch_size)
+        print(report)
+        if args.results:
+            Path(args.results).write_text(json.dumps(report.results(), indent=2) + "\n", encoding="utf-8")
+            print(f"Evaluator results written to {args.results} (for `sitges-retriever card update`).")
+        return 0
+
+    def search(args) -> int:
+        from .search import search as run
+
+        for rank, hit in enumerate(
+            run(args.model, args.question, procedures=args.corpus, dim=args.dim, top_k=args.top_k), start=1
+        ):
+            print(f"{rank}. {hit.score:.4f}  {hit.procedure.title}")
+        return 0
+
+    from .architecture import MATRYOSHKA_DIMS
+
+    parser = subparsers.add_parser(
+        "train",
+        help="Fine-tune on pairs, evaluate per dimension beside BM25, write "
+        "the model folder and its card (no arguments: the demo data, offline base).",
+    )
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        metavar="FILE",
+        help="pairs (positive, anchor): .jsonl/.json/.csv/"
+        ".parquet files; default: the Catalan demo procedures shipped in the package",
+    )
+    parser.add_argument(
+        "--eval-data",
+        metavar="FOLDER",
+        help="queries.json, corpus.json, relevant_docs.json; default: hold out ~10%% of the pairs, split by positive",
+    )
+    parser.add_argument("--preset", default="default", choices=("default", "published"), help="the recipe")
+    parser.add_argument("--base", help="base model folder or Hub id (default: all-MiniLM-L6-v2, offline copy)")
+    parser.add_argument("--output", default="sitges-retriever-model", metavar="DIR", help="the model folder to write")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset value or a trainer argument, e.g. --set lr=2e-5 (repeatable)",
+    )
+    parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps (a quick check)")
+    parser.set_defaults(handler=train)
+
+    parser = subparsers.add_parser("evaluate", help="Retrieval metrics per dimension beside BM25.")
+    parser.add_argument("model", help="model folder or Hub id")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="an evaluation folder (queries.json, corpus.json, relevant_docs.json) or pair files",
+    )
+    parser.add_argument("--dims", nargs="+", type=int, default=list(MATRYOSHKA_DIMS), help="dimensions to evaluate")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--results", metavar="FILE.json", help="also write the evaluator's results as JSON")
+    parser.set_defaults(handler=evaluate)
+
+    parser = subparsers.add_parser("search", help="The procedures that best answer a question.")
+    parser.add_argument("model", help="model folder or Hub id")
+    parser.add_argument("question")
+    parser.add_argument("--dim", type=int, choices=MATRYOSHKA_DIMS, help="embedding size (default: full)")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument(
+        "--corpus",
+        metavar="FILE",
+        help="procedures (.jsonl with title/text, pair files or a corpus.json); default: the demo procedures",
+    )
+    parser.set_defaults(handler=search)
 
 
 def _add_hub_commands(subparsers) -> None:
-    """`push` (filled by the hub module)."""
+    """`push`: upload a model folder and its card as one Hub commit."""
+
+    def push(args) -> int:
+        from .hub import push_to_hub
+
+        url = push_to_hub(args.folder, args.repo_id, private=args.private, revision=args.revision,
+                          create_pr=args.create_pr, commit_message=args.message, card=args.card)
+        print(url)
+        return 0
+
+    parser = subparsers.add_parser(
+        "push", help="Upload a model folder (weights, tokenizer, layout files, card as README.md) to the Hub."
+    )
+    parser.add_argument("folder", help="a model folder written by `sitges-retriever train` or save_model")
+    parser.add_argument("repo_id", nargs="?", default="org/sitges-retriever", help="default: org/sitges-retriever")
+    parser.add_argument("--card", help="the card to push as README.md (default: the folder's model_card.md)")
+    parser.add_argument("--revision", help="the branch to push to (created when missing)")
+    parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    parser.add_argument("--private", action="store_true", help="create the repo private when it does not exist")
+    parser.add_argument("--message", help="the commit message")
+    parser.set_defaults(handler=push)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from fnmatch import fnmatch
 from pathlib import Path
 
 from .architecture import ARCHITECTURE, POOLING_DIR, Architecture
@@ -26,8 +27,10 @@ REQUIRED_FILES = (
     "config_sentence_transformers.json",
     f"{POOLING_DIR}/config.json",
 )
-#: What `save_model` carries over from a folder it replaces: the card and repo metadata, never old weights.
-KEPT_ON_OVERWRITE = ("README.md", "model_card.md", ".gitattributes", ".git")
+#: What may stand in a folder that `save_model` replaces: model files, cards, repo metadata. Anything else is refused.
+MODEL_FOLDER_NAMES = ("*.json", "*.safetensors", "*.txt", "*.model", "*.md", "*.bin", POOLING_DIR, ".git*")
+#: Old weights are dropped on overwrite; every other file the new folder lacks (the card, notes) is carried over.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".onnx", ".pt")
 
 
 def architecture_of(model) -> Architecture:
@@ -48,9 +51,7 @@ def save_model(model, path: str | Path) -> Path:
     a failure never leaves a half-written model; a card (README.md, model_card.md) already in the
     folder is kept.
     """
-    target = Path(path).resolve()
-    if target.exists() and not target.is_dir():
-        raise ModelFolderError(f"{target} exists and is a file; give save_model a folder path.")
+    target = check_output_folder(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
     try:
@@ -60,6 +61,21 @@ def save_model(model, path: str | Path) -> Path:
         _swap_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def check_output_folder(path: str | Path) -> Path:
+    """Return `path` resolved if a model may be written there; refuse a file, or a folder holding other things."""
+    target = Path(path).resolve()
+    if target.exists() and not target.is_dir():
+        raise ModelFolderError(f"{target} exists and is a file; give a folder path for the model.")
+    if target.is_dir():
+        foreign = sorted(p.name for p in target.iterdir() if not any(fnmatch(p.name, n) for n in MODEL_FOLDER_NAMES))
+        if foreign:
+            raise ModelFolderError(
+                f"{target} holds files that are not part of a model folder ({', '.join(foreign[:5])}); writing "
+                "the model there would replace them. Give a new folder, or one that holds only a model."
+            )
     return target
 
 
@@ -75,10 +91,9 @@ def _write_folder(model, folder: Path) -> None:
 def _carry_over(old: Path, new: Path) -> None:
     if not old.is_dir():
         return
-    for name in KEPT_ON_OVERWRITE:
-        source = old / name
-        if source.exists() and not (new / name).exists():
-            (shutil.copytree if source.is_dir() else shutil.copy2)(source, new / name)
+    for source in old.iterdir():
+        if not (new / source.name).exists() and source.suffix not in WEIGHT_SUFFIXES:
+            (shutil.copytree if source.is_dir() else shutil.copy2)(source, new / source.name)
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

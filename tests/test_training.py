@@ -1,0 +1,194 @@
+"""The presets, their overrides, and short training runs with a tiny model (also under torchrun)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sitges_retriever import MATRYOSHKA_DIMS
+from sitges_retriever.errors import DataError
+from sitges_retriever.evaluation import CARD_METRICS
+from sitges_retriever.training import PUBLISHED, PresetError, get_preset, parse_settings, train
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def test_the_published_preset_is_the_published_run():
+    assert (PUBLISHED.loss, PUBLISHED.batch_size, PUBLISHED.gradient_accumulation_steps) == ("mnrl", 16, 16)
+    assert (PUBLISHED.epochs, PUBLISHED.lr, PUBLISHED.scheduler, PUBLISHED.warmup_ratio) == (5, 5e-5, "cosine", 0.2)
+    assert (PUBLISHED.batch_sampler, PUBLISHED.eval_strategy, PUBLISHED.seed) == ("no_duplicates", "epoch", 42)
+    assert PUBLISHED.load_best_model_at_end and PUBLISHED.bf16 is None  # bf16 where the hardware has it
+    assert PUBLISHED.matryoshka_dims == MATRYOSHKA_DIMS
+
+
+def test_every_value_can_be_overridden_and_command_line_strings_are_parsed():
+    settings = parse_settings(["lr=2e-5", "epochs=2", "bf16=false", "query_prompt=pregunta: ", "logging_steps=5"])
+    preset = get_preset("default", settings)
+    assert (preset.lr, preset.epochs, preset.bf16, preset.query_prompt) == (2e-5, 2.0, False, "pregunta: ")
+    assert preset.extra_args == {"logging_steps": 5}  # a trainer argument, passed through
+    assert get_preset("published", {"matryoshka_dims": "[384, 64]"}).matryoshka_dims == (384, 64)
+    assert get_preset("default") == get_preset("default", {})
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "message"),
+    [
+        ("fastest", None, "Unknown preset 'fastest'"),
+        ("default", {"learning_rate_typo": "1"}, "Unknown setting 'learning_rate_typo'"),
+        ("default", {"batch_size": "many"}, "batch_size takes int, got 'many'"),
+    ],
+)
+def test_bad_presets_and_settings_say_what_is_allowed(name, overrides, message):
+    with pytest.raises(PresetError, match=message):
+        get_preset(name, overrides)
+    with pytest.raises(PresetError, match="key=value"):
+        parse_settings(["lr"])
+
+
+def read_card(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    return yaml.safe_load(text.split("---")[1])
+
+
+@pytest.fixture(scope="module")
+def two_steps(tiny_base, demo_slice, tmp_path_factory):
+    output = tmp_path_factory.mktemp("run") / "model"
+    result = train(demo_slice, base=tiny_base, output=output, max_steps=2, overrides={"batch_size": 6})
+    return result
+
+
+def test_a_two_step_run_writes_a_folder_sentence_transformers_loads(two_steps, sentences):
+    from sentence_transformers import SentenceTransformer
+
+    assert two_steps.output.is_dir()
+    model = SentenceTransformer(str(two_steps.output), device="cpu")
+    assert model.encode(sentences[:2]).shape == (2, MATRYOSHKA_DIMS[0])
+    assert not list(two_steps.output.parent.glob(".*checkpoints*"))  # the trainer's checkpoints are gone
+
+
+def test_its_card_lists_exactly_the_trained_dimensions_with_the_run_details(two_steps):
+    card = two_steps.output / "model_card.md"
+    data = read_card(card)
+    results = data["model-index"][0]["results"]
+    assert [r["dataset"]["type"] for r in results] == [f"dim_{d}" for d in MATRYOSHKA_DIMS]
+    for result in results:
+        assert sorted(m["type"] for m in result["metrics"]) == sorted(CARD_METRICS)
+    text = card.read_text(encoding="utf-8")
+    assert f"dataset_size:{two_steps.train_pairs}" in data["tags"]
+    assert {"loss:MatryoshkaLoss", "loss:MultipleNegativesRankingLoss"} <= set(data["tags"])
+    assert "### Baseline: BM25" in text
+    assert "| per_device_train_batch_size | 6 |" in text and "| max_steps | 2 |" in text  # this run's settings
+
+
+def test_its_evaluation_has_15_metrics_per_dimension_and_bm25(two_steps):
+    report = two_steps.report
+    assert list(report.metrics) == list(MATRYOSHKA_DIMS)
+    assert all(list(values) == list(CARD_METRICS) for values in report.metrics.values())
+    assert list(report.baseline) == list(CARD_METRICS)
+    assert report.queries > 0 and report.documents > report.queries / 5
+
+
+def test_the_held_out_questions_are_not_trained_on(two_steps, demo_slice):
+    from sitges_retriever.data import read_pairs
+
+    assert two_steps.train_pairs + two_steps.report.queries == len(read_pairs(demo_slice))
+
+
+def test_an_output_folder_with_other_files_is_refused_and_left_alone(tiny_base, demo_slice, tmp_path):
+    (tmp_path / "notes.py").write_text("keep me", encoding="utf-8")
+    with pytest.raises(DataError, match="not part of a model folder"):
+        train(demo_slice, base=tiny_base, output=tmp_path, max_steps=1)
+    assert (tmp_path / "notes.py").read_text(encoding="utf-8") == "keep me"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"hard_negatives": 1, "hard_negatives_margin": None},
+        {
+            "hard_negatives": 2,
+            "hard_negatives_miner": "bm25",
+            "loss": "cached_gist",
+            "max_seq_length": 32,
+            "matryoshka_weights": (1, 1, 0.5, 0.5),
+        },
+    ],
+    ids=["base-miner", "bm25-miner-gist-short"],
+)
+def test_recipe_options_train_and_the_saved_model_keeps_its_prompts_and_length(
+    tiny_base, demo_slice, tmp_path, overrides
+):
+    overrides = {**overrides, "query_prompt": "pregunta: ", "document_prompt": "tràmit: ", "batch_size": 8}
+    result = train(demo_slice, base=tiny_base, output=tmp_path / "m", max_steps=1, overrides=overrides, baseline=False)
+    assert result.with_hard_negatives > result.train_pairs / 2
+    config = json.loads((result.output / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    assert config["prompts"] == {"query": "pregunta: ", "document": "tràmit: "}
+    layout = json.loads((result.output / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    assert layout["max_seq_length"] == 512
+
+
+def test_bm25_negatives_are_the_other_positives_that_share_the_question_words():
+    from datasets import Dataset
+
+    from sitges_retriever.training import _mine_with_bm25
+
+    rows = {
+        "anchor": ["Com pago la taxa de residus?", "On llenço els mobles vells?", "Com demano el padró?"],
+        "positive": ["Taxa de residus: rebut anual.", "La deixalleria recull mobles vells.", "Alta al padró."],
+    }
+    mined = _mine_with_bm25(Dataset.from_dict(rows), get_preset("default", {"hard_negatives": 1}))
+    # only the first question shares a word ("la") with another pair's positive; the others get no negative
+    assert mined.to_list() == [
+        {"anchor": rows["anchor"][0], "positive": rows["positive"][0], "negative_1": rows["positive"][1]}
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_same_run_trains_under_torchrun_with_two_cpu_processes(tiny_base, demo_slice, tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys, torch.distributed as dist\n"
+        "from sitges_retriever.training import train\n"
+        "r = train(sys.argv[1], base=sys.argv[2], output=sys.argv[3], max_steps=2,\n"
+        "          overrides={'batch_size': 4}, baseline=False)\n"
+        "print(f'rank={dist.get_rank()} world={dist.get_world_size()} output={r.output}', flush=True)\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}"]
+    output = tmp_path / "model"
+    done = subprocess.run(
+        [*command, str(script), str(demo_slice), str(tiny_base), str(output)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = sorted(line for line in done.stdout.splitlines() if line.startswith("rank="))
+    assert lines == [f"rank=0 world=2 output={output}", "rank=1 world=2 output=None"]
+    assert [d["dataset"]["type"] for d in read_card(output / "model_card.md")["model-index"][0]["results"]] == [
+        f"dim_{d}" for d in MATRYOSHKA_DIMS
+    ]
+
+
+def test_the_default_base_is_found_offline_and_a_local_folder_is_taken_as_is(tiny_base, monkeypatch):
+    from sitges_retriever.errors import SitgesError
+    from sitges_retriever.training import resolve_base
+
+    default = Path(resolve_base())
+    assert (default / "config.json").is_file() and (default / "tokenizer.json").is_file()
+    assert resolve_base(tiny_base) == str(tiny_base)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SitgesError, match="neither a local folder nor in the Hugging Face cache"):
+        resolve_base("nobody/no-such-model")
