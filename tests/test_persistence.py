@@ -93,3 +93,13 @@ def test_notes_beside_the_model_survive_an_overwrite(tiny_model, tmp_path):
     (folder / "NOTES.md").write_text("why this run\n")
     save_model(tiny_model, folder)
     assert (folder / "NOTES.md").read_text() == "why this run\n"
+
+
+def test_the_saved_folder_is_readable_like_any_folder_the_user_makes(tiny_model, tmp_path):
+    import os
+    import stat
+
+    folder = save_model(tiny_model, tmp_path / "model")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~mask

@@ -8,6 +8,7 @@ come from the architecture spec.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from fnmatch import fnmatch
@@ -54,6 +55,7 @@ def save_model(model, path: str | Path) -> Path:
     target = check_output_folder(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private (0700); the model folder gets the usual mode
     try:
         _write_folder(model, staging)
         check_model_folder(staging)
@@ -77,6 +79,12 @@ def check_output_folder(path: str | Path) -> Path:
                 "the model there would replace them. Give a new folder, or one that holds only a model."
             )
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_folder(model, folder: Path) -> None:
