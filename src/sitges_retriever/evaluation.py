@@ -10,25 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from .architecture import MATRYOSHKA_DIMS
+from .card.metrics import CANONICAL_METRICS as CARD_METRICS  # the card's 15 metrics; BM25 reports the same names
+from .card.metrics import dataset_type as evaluator_name  # `dim_384`: the evaluator's and the card's name of a dim
 from .data import IRTask
 from .matryoshka import check_dim
 
-#: The card's 15 metrics, in its order (cosine similarity; BM25 reports the same names).
-CARD_METRICS: tuple[str, ...] = (
-    *(f"cosine_accuracy@{k}" for k in (1, 3, 5, 10)),
-    *(f"cosine_precision@{k}" for k in (1, 3, 5, 10)),
-    *(f"cosine_recall@{k}" for k in (1, 3, 5, 10)),
-    "cosine_ndcg@10",
-    "cosine_mrr@10",
-    "cosine_map@100",
-)
 BASELINE_NAME = "BM25"
 BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}
-
-
-def evaluator_name(dim: int) -> str:
-    """`dim_384` ...: the evaluator (and card) name of one dimension."""
-    return f"dim_{dim}"
 
 
 def build_evaluator(
