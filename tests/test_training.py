@@ -33,6 +33,8 @@ def test_every_value_can_be_overridden_and_command_line_strings_are_parsed():
     assert preset.extra_args == {"logging_steps": 5}  # a trainer argument, passed through
     assert get_preset("published", {"matryoshka_dims": "[384, 64]"}).matryoshka_dims == (384, 64)
     assert get_preset("default") == get_preset("default", {})
+    options = get_preset("default", parse_settings(['loss_options={"hardness_mode": "hard_negatives"}']))
+    assert options.loss_options == {"hardness_mode": "hard_negatives"}
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,13 @@ def test_bad_presets_and_settings_say_what_is_allowed(name, overrides, message):
         get_preset(name, overrides)
     with pytest.raises(PresetError, match="key=value"):
         parse_settings(["lr"])
+
+
+def test_a_loss_option_the_loss_does_not_take_is_refused_before_training(tiny_base, demo_slice, tmp_path):
+    bad = {"loss_options": {"hardnes_mode": "hard_negatives"}}
+    with pytest.raises(PresetError, match="takes no option 'hardnes_mode'.*accepts .*hardness_mode"):
+        train(demo_slice, base=tiny_base, output=tmp_path / "m", max_steps=1, overrides=bad, baseline=False)
+    assert not (tmp_path / "m").exists()
 
 
 def read_card(path: Path) -> dict:
@@ -109,11 +118,16 @@ def test_an_output_folder_with_other_files_is_refused_and_left_alone(tiny_base, 
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"hard_negatives": 1, "hard_negatives_margin": None},
+        {
+            "hard_negatives": 1,
+            "hard_negatives_margin": None,
+            "loss_options": {"hardness_mode": "hard_negatives", "hardness_strength": 5.0},
+        },
         {
             "hard_negatives": 2,
             "hard_negatives_miner": "bm25",
             "loss": "cached_gist",
+            "loss_options": {},  # the default's options are MultipleNegativesRankingLoss's
             "max_seq_length": 32,
             "matryoshka_weights": (1, 1, 0.5, 0.5),
         },
@@ -130,6 +144,8 @@ def test_recipe_options_train_and_the_saved_model_keeps_its_prompts_and_length(
     assert config["prompts"] == {"query": "pregunta: ", "document": "tràmit: "}
     layout = json.loads((result.output / "sentence_bert_config.json").read_text(encoding="utf-8"))
     assert layout["max_seq_length"] == 512
+    for key, value in result.preset.loss_options.items():
+        assert f"{key}={value!r}" in (result.output / "model_card.md").read_text(encoding="utf-8")
 
 
 def test_bm25_negatives_are_the_other_positives_that_share_the_question_words():

@@ -8,6 +8,7 @@ The run is the sentence-transformers trainer's own, so it works unchanged under 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 import shutil
@@ -53,6 +54,7 @@ class Preset:
     gradient_accumulation_steps: int = 1
     mini_batch_size: int = 32  # cached_ losses only: texts per forward pass; memory, not the result
     scale: float = 20.0  # mnrl / cached_mnrl: the inverse temperature
+    loss_options: Mapping[str, Any] = field(default_factory=dict)  # more keyword arguments for the ranking loss
     max_seq_length: int | None = None  # tokens per text while training (None: the model's 512); saved model: 512
     epochs: float = 1.0
     lr: float = 5e-5
@@ -115,9 +117,10 @@ PUBLISHED = Preset(
 )
 
 #: Our recommendation, measured against `published` in benchmarks/ (README there): in-batch negatives plus two
-#: hard negatives per question mined with the base model, a batch of 32 instead of gradient accumulation (which
-#: adds no negatives), 128 training tokens per text (512 costs several times the memory and time), and a little
-#: more weight on the small Matryoshka sizes, which lag most.
+#: hard negatives per question mined with the base model, whose logits get a hardness penalty (EmbeddingGemma's
+#: `hardness_mode="hard_negatives"`, strength 5), a batch of 32 instead of gradient accumulation (which adds no
+#: negatives), 128 training tokens per text (512 costs several times the memory and time), and a little more
+#: weight on the small Matryoshka sizes, which lag most.
 DEFAULT = Preset(
     name="default",
     loss="mnrl",
@@ -130,6 +133,7 @@ DEFAULT = Preset(
     batch_sampler="no_duplicates",
     hard_negatives=2,
     hard_negatives_miner="base",
+    loss_options={"hardness_mode": "hard_negatives", "hardness_strength": 5.0},
     matryoshka_weights=(1.0, 1.0, 1.1, 1.25),
     best_metric="sequential_score",
     seed=42,
@@ -172,6 +176,8 @@ def _coerce(key: str, value: Any) -> Any:
     if value is None and type(None) in allowed:
         return None
     for option in allowed:
+        if typing.get_origin(option) is Mapping and isinstance(value, Mapping):
+            return dict(value)
         if typing.get_origin(option) is tuple and isinstance(value, (list, tuple)):
             kind = typing.get_args(option)[0]
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
@@ -427,17 +433,30 @@ def _loss(model, recipe: Preset, base: str):
     if recipe.loss not in LOSSES:
         raise PresetError(f"Unknown loss {recipe.loss!r}; use one of {', '.join(LOSSES)}.")
     kind = getattr(losses, LOSSES[recipe.loss])
+    _check_loss_options(kind, recipe.loss_options)
     options: dict[str, Any] = {"mini_batch_size": recipe.mini_batch_size} if recipe.loss.startswith("cached") else {}
     if "gist" in recipe.loss:
         options["guide"] = build_model(base)
     else:
         options["scale"] = recipe.scale
+    options.update(recipe.loss_options)
     weights = list(recipe.matryoshka_weights) if recipe.matryoshka_weights else None
     if weights is not None and len(weights) != len(recipe.matryoshka_dims):
         raise PresetError(f"matryoshka_weights needs one weight per dim {list(recipe.matryoshka_dims)}, got {weights}.")
     return losses.MatryoshkaLoss(
         model, kind(model, **options), matryoshka_dims=list(recipe.matryoshka_dims), matryoshka_weights=weights
     )
+
+
+def _check_loss_options(kind, loss_options: Mapping[str, Any]) -> None:
+    accepted = set(inspect.signature(kind).parameters) - {"model", "guide", "scale", "mini_batch_size"}
+    unknown = sorted(set(loss_options) - accepted)
+    if unknown:
+        raise PresetError(
+            f"{kind.__name__} takes no option {', '.join(map(repr, unknown))} in loss_options; "
+            f"it accepts {', '.join(sorted(accepted)) or 'none'} (this sentence-transformers version). A preset's "
+            "loss_options fit its own loss: with another loss, set loss_options too (loss_options={} for none)."
+        )
 
 
 def _training_arguments(recipe: Preset, output_dir: Path, columns: Sequence[str]):
@@ -536,6 +555,8 @@ def _loss_description(recipe: Preset) -> str:
         options.append(f"mini-batch {recipe.mini_batch_size}")
     dims = ", ".join(map(str, recipe.matryoshka_dims))
     text = f"MatryoshkaLoss over {LOSSES[recipe.loss]} ({', '.join(options)}) at dims {dims}"
+    if recipe.loss_options:
+        text += f" with {', '.join(f'{key}={value!r}' for key, value in recipe.loss_options.items())}"
     if recipe.matryoshka_weights:
         text += f" weighted {', '.join(f'{w:g}' for w in recipe.matryoshka_weights)}"
     if recipe.hard_negatives:
