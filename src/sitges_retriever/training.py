@@ -553,10 +553,9 @@ def _loss_description(recipe: Preset) -> str:
     options = [f"scale {recipe.scale:g}"] if "mnrl" in recipe.loss else ["guided by the base model"]
     if recipe.loss.startswith("cached"):
         options.append(f"mini-batch {recipe.mini_batch_size}")
+    options += [f"{key}={value!r}" for key, value in recipe.loss_options.items()]
     dims = ", ".join(map(str, recipe.matryoshka_dims))
     text = f"MatryoshkaLoss over {LOSSES[recipe.loss]} ({', '.join(options)}) at dims {dims}"
-    if recipe.loss_options:
-        text += f" with {', '.join(f'{key}={value!r}' for key, value in recipe.loss_options.items())}"
     if recipe.matryoshka_weights:
         text += f" weighted {', '.join(f'{w:g}' for w in recipe.matryoshka_weights)}"
     if recipe.hard_negatives:
