@@ -449,6 +449,7 @@ def _loss(model, recipe: Preset, base: str):
 
 
 def _check_loss_options(kind, loss_options: Mapping[str, Any]) -> None:
+    """Refuse, before any training, options the loss class does not take (the preset's own fields set the rest)."""
     accepted = set(inspect.signature(kind).parameters) - {"model", "guide", "scale", "mini_batch_size"}
     unknown = sorted(set(loss_options) - accepted)
     if unknown:
