@@ -52,9 +52,16 @@ def test_bad_presets_and_settings_say_what_is_allowed(name, overrides, message):
         parse_settings(["lr"])
 
 
-def test_a_loss_option_the_loss_does_not_take_is_refused_before_training(tiny_base, demo_slice, tmp_path):
-    bad = {"loss_options": {"hardnes_mode": "hard_negatives"}}
-    with pytest.raises(PresetError, match="takes no option 'hardnes_mode'.*accepts .*hardness_mode"):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"loss_options": {"hardnes_mode": "x"}}, "takes no option 'hardnes_mode'.*accepts .*hardness_mode"),
+        ({"loss": "triplet"}, "Unknown loss 'triplet'"),
+        ({"matryoshka_weights": (1, 1)}, "matryoshka_weights needs one weight per dim"),
+    ],
+)
+def test_a_loss_setting_that_cannot_work_is_refused_before_training(tiny_base, demo_slice, tmp_path, bad, message):
+    with pytest.raises(PresetError, match=message):
         train(demo_slice, base=tiny_base, output=tmp_path / "m", max_steps=1, overrides=bad, baseline=False)
     assert not (tmp_path / "m").exists()
 

@@ -189,15 +189,9 @@ def bm25_baseline(
     Its rankings go through `InformationRetrievalEvaluator.compute_metrics`, the code that scores the model,
     so both rows are computed the same way.
     """
-    import bm25s
-
     scorer = st_evaluators()[0](task.queries, task.corpus, task.relevant_docs, write_csv=False)
-    tokenizer = bm25s.tokenization.Tokenizer(lower=True, stopwords=None)
-    index = bm25s.BM25(k1=k1, b=b)
-    index.index(tokenizer.tokenize(scorer.corpus, return_as="ids", show_progress=False), show_progress=False)
-    query_tokens = tokenizer.tokenize(scorer.queries, update_vocab=False, return_as="ids", show_progress=False)
     top_k = min(max(scorer.map_at_k), len(scorer.corpus))
-    documents, scores = index.retrieve(query_tokens, k=top_k, show_progress=False)
+    documents, scores = bm25_rank(scorer.corpus, scorer.queries, top_k, k1=k1, b=b)
     hits = [
         [{"corpus_id": scorer.corpus_ids[doc], "score": float(score)} for doc, score in zip(docs, row, strict=True)]
         for docs, row in zip(documents, scores, strict=True)
@@ -209,3 +203,21 @@ def bm25_baseline(
         for k, value in per_k.items()
     }
     return {name: flat[name] for name in CARD_METRICS}
+
+
+def bm25_rank(
+    corpus: Sequence[str],
+    queries: Sequence[str],
+    k: int,
+    *,
+    k1: float = BM25_PARAMETERS["k1"],
+    b: float = BM25_PARAMETERS["b"],
+):
+    """Each query's top `k` corpus indices and their BM25 scores (`bm25s`, lower-cased words, no stemming)."""
+    import bm25s
+
+    tokenizer = bm25s.tokenization.Tokenizer(lower=True, stopwords=None)
+    index = bm25s.BM25(k1=k1, b=b)
+    index.index(tokenizer.tokenize(list(corpus), return_as="ids", show_progress=False), show_progress=False)
+    query_tokens = tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+    return index.retrieve(query_tokens, k=k, show_progress=False)

@@ -31,7 +31,6 @@ from .persistence import check_output_folder
 DEFAULT_BASE = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_OUTPUT = "sitges-retriever-model"
 CARD_FILE = "model_card.md"
-#: Names a model folder may hold (what save_model writes or keeps); anything else means it is not one.
 
 #: Trainer arguments `train` sets for its own bookkeeping, not part of the recipe (left out of the card).
 PLUMBING_ARGUMENTS = frozenset({"save_only_model", "use_cpu", "dataloader_drop_last", "dataloader_pin_memory"})
@@ -272,6 +271,7 @@ def train(
     recipe = get_preset(preset, {**(overrides or {}), **({"max_steps": max_steps} if max_steps else {})})
     output = Path(output).expanduser().resolve()
     _check_output(output)
+    loss_class = _loss_class(recipe)  # a wrong loss setting is refused before any data, model or mining work
     pairs = demo_pairs() if data is None else read_pairs(data)
     train_pairs, task = _split(pairs, eval_data, recipe)
 
@@ -295,9 +295,8 @@ def train(
     evaluator.reported = ("cosine_ndcg@10", recipe.best_metric)  # a short progress log: nDCG@10 per dim
     if recipe.max_seq_length:
         model.max_seq_length = recipe.max_seq_length  # training only; evaluation and the saved model keep 512
-    trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=dataset, loss=_loss(model, recipe, base_path), evaluator=evaluator
-    )
+    loss = _loss(model, recipe, base_path, loss_class)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator)
     try:
         trainer.train()
         trainer.accelerator.wait_for_everyone()  # every process has loaded the best checkpoint before it goes
@@ -374,10 +373,10 @@ def _mine_hard_negatives(dataset, model, recipe: Preset):
         mined = _mine_with_bm25(dataset, recipe)
     else:
         raise PresetError(f"Unknown hard_negatives_miner {recipe.hard_negatives_miner!r}; use 'base' or 'bm25'.")
-    with_negatives = set(zip(mined["anchor"], mined["positive"], strict=True))
-    rest = dataset.filter(lambda row: (row["anchor"], row["positive"]) not in with_negatives)
     if len(mined) == 0:
         return dataset, 0
+    with_negatives = set(zip(mined["anchor"], mined["positive"], strict=True))
+    rest = dataset.filter(lambda row: (row["anchor"], row["positive"]) not in with_negatives)
     if len(rest) == 0:
         return mined, len(mined)
     return DatasetDict({"hard_negatives": mined, "pairs": rest}), len(mined)
@@ -388,22 +387,17 @@ def _mine_with_bm25(dataset, recipe: Preset):
 
     Hand-written: sentence-transformers mines with an embedding model only.
     """
-    import bm25s
     from datasets import Dataset
 
-    from .evaluation import BM25_PARAMETERS
+    from .evaluation import bm25_rank
 
     corpus = sorted(set(dataset["positive"]))
     own: dict[str, set[str]] = {}
     for anchor, positive in zip(dataset["anchor"], dataset["positive"], strict=True):
         own.setdefault(anchor, set()).add(positive)
-    tokenizer = bm25s.tokenization.Tokenizer(lower=True, stopwords=None)
-    index = bm25s.BM25(**BM25_PARAMETERS)
-    index.index(tokenizer.tokenize(corpus, return_as="ids", show_progress=False), show_progress=False)
     wanted = recipe.hard_negatives_range_max or recipe.hard_negatives_range_min + recipe.hard_negatives + 5
     depth = min(len(corpus), wanted + max(map(len, own.values())))
-    queries = tokenizer.tokenize(list(dataset["anchor"]), update_vocab=False, return_as="ids", show_progress=False)
-    ranked, scores = index.retrieve(queries, k=depth, show_progress=False)
+    ranked, scores = bm25_rank(corpus, dataset["anchor"], depth)
     rows = []
     for row, documents, row_scores in zip(dataset, ranked, scores, strict=True):
         candidates = [corpus[d] for d, score in zip(documents, row_scores, strict=True) if score > 0]
@@ -423,17 +417,38 @@ LOSSES = {
 }
 
 
-def _loss(model, recipe: Preset, base: str):
+def _losses():
     try:
         from sentence_transformers.sentence_transformer import losses  # 6.x
     except ImportError:
         from sentence_transformers import losses  # 3.x - 5.x
-    from .architecture import build_model
+    return losses
 
+
+def _loss_class(recipe: Preset):
+    """The recipe's ranking-loss class, once its loss name, loss_options and Matryoshka weights are checked."""
     if recipe.loss not in LOSSES:
         raise PresetError(f"Unknown loss {recipe.loss!r}; use one of {', '.join(LOSSES)}.")
-    kind = getattr(losses, LOSSES[recipe.loss])
-    _check_loss_options(kind, recipe.loss_options)
+    kind = getattr(_losses(), LOSSES[recipe.loss])
+    accepted = set(inspect.signature(kind).parameters) - {"model", "guide", "scale", "mini_batch_size"}
+    if unknown := sorted(set(recipe.loss_options) - accepted):
+        raise PresetError(
+            f"{kind.__name__} takes no option {', '.join(map(repr, unknown))} in loss_options; "
+            f"it accepts {', '.join(sorted(accepted)) or 'none'} (this sentence-transformers version). A preset's "
+            "loss_options fit its own loss: with another loss, set loss_options too (loss_options={} for none)."
+        )
+    weights = recipe.matryoshka_weights
+    if weights is not None and len(weights) != len(recipe.matryoshka_dims):
+        raise PresetError(
+            f"matryoshka_weights needs one weight per dim {list(recipe.matryoshka_dims)}, got {list(weights)}."
+        )
+    return kind
+
+
+def _loss(model, recipe: Preset, base: str, kind):
+    """MatryoshkaLoss over the checked ranking-loss class `kind` (see `_loss_class`)."""
+    from .architecture import build_model
+
     options: dict[str, Any] = {"mini_batch_size": recipe.mini_batch_size} if recipe.loss.startswith("cached") else {}
     if "gist" in recipe.loss:
         options["guide"] = build_model(base)
@@ -441,23 +456,9 @@ def _loss(model, recipe: Preset, base: str):
         options["scale"] = recipe.scale
     options.update(recipe.loss_options)
     weights = list(recipe.matryoshka_weights) if recipe.matryoshka_weights else None
-    if weights is not None and len(weights) != len(recipe.matryoshka_dims):
-        raise PresetError(f"matryoshka_weights needs one weight per dim {list(recipe.matryoshka_dims)}, got {weights}.")
-    return losses.MatryoshkaLoss(
+    return _losses().MatryoshkaLoss(
         model, kind(model, **options), matryoshka_dims=list(recipe.matryoshka_dims), matryoshka_weights=weights
     )
-
-
-def _check_loss_options(kind, loss_options: Mapping[str, Any]) -> None:
-    """Refuse, before any training, options the loss class does not take (the preset's own fields set the rest)."""
-    accepted = set(inspect.signature(kind).parameters) - {"model", "guide", "scale", "mini_batch_size"}
-    unknown = sorted(set(loss_options) - accepted)
-    if unknown:
-        raise PresetError(
-            f"{kind.__name__} takes no option {', '.join(map(repr, unknown))} in loss_options; "
-            f"it accepts {', '.join(sorted(accepted)) or 'none'} (this sentence-transformers version). A preset's "
-            "loss_options fit its own loss: with another loss, set loss_options too (loss_options={} for none)."
-        )
 
 
 def _training_arguments(recipe: Preset, output_dir: Path, columns: Sequence[str]):
@@ -526,10 +527,8 @@ def _write(model, output: Path, result: TrainingResult, train_pairs: Pairs, temp
     template = Path(template) if template is not None else Path.cwd() / CARD_FILE
     if not card.exists() and template.is_file() and template.resolve() != card.resolve():
         shutil.copy2(template, card)
-    try:
-        from .card import update_card
-    except ImportError:
-        return folder  # the card module is not installed in this build
+    from .card import update_card
+
     update_card(
         card,
         report.results(),
