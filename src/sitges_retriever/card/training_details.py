@@ -2,6 +2,7 @@
 
 The mapping (every key optional; unknown keys are refused):
     base_model       str, a Hub id ("sentence-transformers/all-MiniLM-L6-v2"); also the front matter's base_model
+    base_origin      str, where the base's weights came from (the Hub, a folder, an offline rebuild)
     dataset_size     int, training pairs; also the tag dataset_size:N
     token_stats      {column: {"min": n, "mean": x, "max": n}}, e.g. columns "positive" and "anchor"
     loss             str, e.g. "MatryoshkaLoss(CachedMultipleNegativesRankingLoss) at 384/256/128/64";
@@ -24,7 +25,7 @@ from ..errors import CardError
 from .metrics import METRIC_KEYS
 from .sections import TRAINING, wrap
 
-TRAINING_KEYS = ("base_model", "dataset_size", "token_stats", "loss", "hyperparameters", "log", "baseline")
+TRAINING_KEYS = ("base_model", "base_origin", "dataset_size", "token_stats", "loss", "hyperparameters", "log", "baseline")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _LOSS_NAME = re.compile(r"\b([A-Z]\w*Loss)\b")
 
@@ -91,6 +92,8 @@ def render_training(training: Mapping[str, Any]) -> str:
     if "base_model" in training:
         base = training["base_model"]
         facts.append(f"- **Base model:** [{base}](https://huggingface.co/{base})")
+    if "base_origin" in training:
+        facts.append(f"- **Base weights:** {_cell(training['base_origin'])}")
     if "dataset_size" in training:
         facts.append(f"- **Training pairs:** {training['dataset_size']:,}")
     if "loss" in training:

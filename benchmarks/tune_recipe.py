@@ -1,0 +1,91 @@
+"""Choose a recipe without the test set: train variants on ViquiQuAD and score them on its held-out tenth.
+
+Each variant is the `default` preset with some settings changed. Training holds out a tenth of the pairs
+(split by positive, seed 42: the same tenth for every variant) and keeps its best epoch by them; the
+held-out nDCG@10 per dimension is what this script reports. XQuAD-ca, the test set, is never read here.
+
+    python benchmarks/tune_recipe.py --variants cheap frozen      # appends to benchmarks/runs/tune.jsonl
+    python benchmarks/tune_recipe.py --summary                    # writes benchmarks/tuning.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from sitges_retriever import MATRYOSHKA_DIMS  # noqa: E402
+from sitges_retriever.data import ir_task_from_pairs, read_pairs, split_pairs  # noqa: E402
+
+#: name -> overrides of the `default` preset.
+VARIANTS: dict[str, dict[str, object]] = {
+    "default": {},
+    "cheap": {"hard_negatives": 0, "epochs": 1},
+    "frozen": {"hard_negatives": 0, "epochs": 1, "train_word_embeddings": False},
+    "frozen-lr2e-5": {"hard_negatives": 0, "epochs": 1, "lr": 2e-5, "train_word_embeddings": False},
+    "frozen-lr3e-5-2ep": {"hard_negatives": 0, "epochs": 2, "lr": 3e-5, "train_word_embeddings": False},
+    "frozen-2neg-1ep": {"epochs": 1, "train_word_embeddings": False},
+    "frozen-gist": {"hard_negatives": 0, "epochs": 1, "loss": "gist", "loss_options": {},
+                    "train_word_embeddings": False},
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--pairs", default="pairs_sentence.jsonl")
+    parser.add_argument("--base", default=None, help="base model (default: the package's default base)")
+    parser.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS) + ["zero-shot"])
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "runs" / "tune")
+    parser.add_argument("--log", type=Path, default=ROOT / "benchmarks" / "runs" / "tune.jsonl")
+    parser.add_argument("--summary", action="store_true", help="write benchmarks/tuning.json from the log")
+    args = parser.parse_args(argv)
+    pairs = read_pairs(args.data_root / "viquiquad_train" / args.pairs)
+    args.log.parent.mkdir(parents=True, exist_ok=True)
+    for name in args.variants:
+        row = run(name, pairs, args)
+        with args.log.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+    if args.summary:
+        rows = [json.loads(line) for line in args.log.read_text(encoding="utf-8").splitlines() if line.strip()]
+        out = ROOT / "benchmarks" / "tuning.json"
+        out.write_text(json.dumps({"held_out": "a tenth of viquiquad_train pairs, split by positive, seed 42",
+                                   "rows": rows}, indent=2) + "\n", encoding="utf-8")
+        print(f"Wrote {out}")
+    return 0
+
+
+def run(name: str, pairs, args: argparse.Namespace) -> dict:
+    from sitges_retriever.evaluation import evaluate
+    from sitges_retriever.training import DEFAULT, train
+
+    started = time.perf_counter()
+    if name == "zero-shot":
+        from sitges_retriever.architecture import build_model
+        from sitges_retriever.bases import resolve_base
+
+        train_pairs, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+        base = resolve_base(args.base)
+        task = ir_task_from_pairs(held_out, train_pairs.positive)
+        report = evaluate(build_model(base.path, prompts=base.prompts or {}), task)
+    else:
+        result = train(pairs, preset="default", base=args.base, output=args.work / name, overrides=VARIANTS[name])
+        report = result.report
+    return {
+        "variant": name,
+        "overrides": VARIANTS.get(name, {}),
+        "base": str(args.base or "default"),
+        "held_out_ndcg@10": {str(d): round(report.metrics[d]["cosine_ndcg@10"], 4) for d in MATRYOSHKA_DIMS},
+        "bm25_ndcg@10": round(report.baseline["cosine_ndcg@10"], 4) if report.baseline else None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
