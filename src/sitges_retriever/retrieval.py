@@ -20,6 +20,8 @@ FusionMethod = Literal["weighted", "rrf"]
 BM25_WEIGHT = 0.3
 #: Reciprocal-rank fusion's constant (Cormack et al. 2009).
 RRF_K = 60
+#: Hybrid ranking fuses each query's candidates: its top HYBRID_DEPTH documents by either side.
+HYBRID_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,29 @@ def fuse(
     if method == "rrf":
         return 1 / (rrf_k + _ranks(dense)) + 1 / (rrf_k + _ranks(keyword))
     raise SitgesError(f"Unknown fusion method {method!r}; use 'weighted' or 'rrf'.")
+
+
+def hybrid_scores(
+    dense: np.ndarray,
+    keyword: np.ndarray,
+    *,
+    method: FusionMethod = "weighted",
+    weight: float = BM25_WEIGHT,
+    depth: int = HYBRID_DEPTH,
+) -> np.ndarray:
+    """Hybrid scores for (queries, documents) arrays: each query's candidates are its top `depth` documents by
+    dense or by keyword score, fused among themselves with `fuse`; every other document gets -inf.
+
+    Fusing over the candidates, not the whole corpus, is what an index can compute (prefetch both sides, then
+    look up the other side's score of each candidate), so the index ranks exactly as evaluation does.
+    """
+    dense, keyword = np.atleast_2d(dense), np.atleast_2d(keyword)
+    out = np.full(dense.shape, -np.inf)
+    k = min(depth, dense.shape[-1])
+    for row, (d, w) in enumerate(zip(dense, keyword, strict=True)):
+        candidates = np.union1d(np.argpartition(-d, k - 1)[:k], np.argpartition(-w, k - 1)[:k])
+        out[row, candidates] = fuse(d[candidates], w[candidates], method=method, weight=weight)[0]
+    return out
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
