@@ -1,22 +1,26 @@
-"""Retrieval evaluation at each trained Matryoshka dimension, beside a BM25 keyword-search baseline."""
+"""Retrieval evaluation at each trained Matryoshka dimension: the model, Catalan BM25, and the two fused."""
 
 from __future__ import annotations
 
 import functools
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .architecture import MATRYOSHKA_DIMS
 from .card.metrics import CANONICAL_METRICS as CARD_METRICS  # the card's 15 metrics; BM25 reports the same names
 from .card.metrics import dataset_type as evaluator_name  # `dim_384`: the evaluator's and the card's name of a dim
 from .data import IRTask
-from .matryoshka import check_dim
+from .matryoshka import check_dim, truncate
+from .retrieval import BM25, BM25_WEIGHT, CATALAN, FusionMethod, KeywordAnalyzer, hybrid_scores
 
-BASELINE_NAME = "BM25"
-BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}
+BASELINE_NAME = "BM25 (Catalan)"
+#: The columns of the printed table (the card and `--json` carry all 15).
+HEADLINE_METRICS = ("cosine_ndcg@10", "cosine_mrr@10", "cosine_recall@10", "cosine_accuracy@1", "cosine_map@100")
 
 
 def build_evaluator(
@@ -110,18 +114,20 @@ def _evaluator_classes():
 
 @dataclass
 class EvaluationReport:
-    """Metrics per dimension (dim -> the 15 card metrics) and the BM25 baseline on the same task."""
+    """Metrics per dimension for the model alone (`metrics`, "dense"), BM25 alone (`baseline`) and the two fused
+    (`hybrid`, per dimension), each the card's 15 metrics, all on the same queries and corpus."""
 
     metrics: dict[int, dict[str, float]]
     baseline: dict[str, float] | None = None
+    hybrid: dict[int, dict[str, float]] | None = None
     task: str = ""
     queries: int = 0
     documents: int = 0
     baseline_name: str = BASELINE_NAME
-    raw: dict[str, float] = field(default_factory=dict, repr=False)
+    fusion: str = ""
 
     def results(self) -> dict[str, float]:
-        """Evaluator-style flat results: `dim_384_cosine_ndcg@10` -> value."""
+        """Evaluator-style flat results of the model alone: `dim_384_cosine_ndcg@10` -> value (what the card takes)."""
         return {
             f"{evaluator_name(dim)}_{name}": value
             for dim, values in self.metrics.items()
@@ -129,28 +135,41 @@ class EvaluationReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        """`{"dense": {dim: metrics}, "bm25": metrics, "hybrid": {dim: metrics}}` with bare metric names
+        (`ndcg@10`), plus the task's facts: what `evaluate --json` prints."""
+
+        def bare(values: dict[str, float]) -> dict[str, float]:
+            return {name.removeprefix("cosine_"): value for name, value in values.items()}
+
         return {
             "task": self.task,
             "queries": self.queries,
             "documents": self.documents,
-            "metrics": {str(dim): values for dim, values in self.metrics.items()},
-            "baseline": {"name": self.baseline_name, "metrics": self.baseline} if self.baseline else None,
+            "fusion": self.fusion,
+            "dense": {str(dim): bare(values) for dim, values in self.metrics.items()},
+            "bm25": bare(self.baseline) if self.baseline else None,
+            "hybrid": {str(dim): bare(values) for dim, values in (self.hybrid or {}).items()} or None,
         }
 
-    def table(self, metrics: Sequence[str] = CARD_METRICS) -> str:
-        """A plain-text table: one row per dimension, then the BM25 row; one column per metric."""
+    def table(self, metrics: Sequence[str] = HEADLINE_METRICS) -> str:
+        """A plain-text table under 100 columns: the model per dimension, BM25, hybrid per dimension."""
         headers = ["", *(name.removeprefix("cosine_") for name in metrics)]
-        rows = [
-            [evaluator_name(dim), *(f"{values[name]:.4f}" for name in metrics)] for dim, values in self.metrics.items()
-        ]
+        named = [(f"model {evaluator_name(dim)}", values) for dim, values in self.metrics.items()]
         if self.baseline:
-            rows.append([self.baseline_name, *(f"{self.baseline[name]:.4f}" for name in metrics)])
+            named.append((self.baseline_name, self.baseline))
+        named += [(f"hybrid {evaluator_name(dim)}", values) for dim, values in (self.hybrid or {}).items()]
+        rows = [[label, *(f"{values[name]:.4f}" for name in metrics)] for label, values in named]
         widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
         lines = [
-            "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in [headers, *rows]
+            "  ".join(
+                cell.ljust(width) if i == 0 else cell.rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in [headers, *rows]
         ]
         title = f"Retrieval on {self.task or 'the evaluation task'}: {self.queries} queries, {self.documents} documents"
-        return "\n".join([title, *lines])
+        fusion = [f"hybrid: {self.fusion}"] if self.hybrid else []
+        return "\n".join([title, *lines, *fusion])
 
     def __str__(self) -> str:
         return self.table()
@@ -163,38 +182,62 @@ def evaluate(
     dims: Sequence[int] = MATRYOSHKA_DIMS,
     baseline: bool = True,
     batch_size: int = 32,
+    fusion: FusionMethod = "weighted",
+    bm25_weight: float = BM25_WEIGHT,
 ) -> EvaluationReport:
-    """Evaluate a model (a `SentenceTransformer`, folder or Hub id) on `task` at each of `dims`, plus BM25."""
+    """Evaluate a model (a `SentenceTransformer`, folder or Hub id) on `task` at each of `dims`; with `baseline`,
+    also Catalan BM25 and the hybrid of both (`fusion`, `bm25_weight`; see `retrieval.hybrid_scores`).
+
+    Questions and documents are encoded once, with the model's "query" / "document" prompts, and cut to each
+    dimension; every ranking is scored by `InformationRetrievalEvaluator.compute_metrics`, the code that
+    scores the model during training.
+    """
     if isinstance(model, (str, Path)):
         from .hub import load
 
         model = load(model)
-    raw = build_evaluator(task, dims, batch_size=batch_size)(model)
-    metrics = {dim: {name: float(raw[f"{evaluator_name(dim)}_{name}"]) for name in CARD_METRICS} for dim in dims}
+    for dim in dims:
+        check_dim(dim)
+    scorer = st_evaluators()[0](task.queries, task.corpus, task.relevant_docs, write_csv=False)
+    queries = encode(model, scorer.queries, "query", batch_size=batch_size)
+    documents = encode(model, scorer.corpus, "document", batch_size=batch_size)
+    keyword = BM25(scorer.corpus).scores(scorer.queries) if baseline else None
+    dense_metrics, hybrid_metrics = {}, {}
+    for dim in dims:
+        dense = truncate(queries, dim) @ truncate(documents, dim).T
+        dense_metrics[dim] = _metrics(scorer, dense)
+        if keyword is not None:
+            hybrid = hybrid_scores(dense, keyword, method=fusion, weight=bm25_weight)
+            hybrid_metrics[dim] = _metrics(scorer, hybrid)
     return EvaluationReport(
-        metrics=metrics,
-        baseline=bm25_baseline(task) if baseline else None,
+        metrics=dense_metrics,
+        baseline=_metrics(scorer, keyword) if keyword is not None else None,
+        hybrid=hybrid_metrics or None,
         task=task.name,
         queries=sum(1 for qid in task.queries if task.relevant_docs.get(qid)),
         documents=len(task.corpus),
-        raw={key: float(value) for key, value in raw.items() if key != "sequential_score"},
+        fusion=f"{fusion}, BM25 weight {bm25_weight:g}" if fusion == "weighted" else fusion,
     )
 
 
-def bm25_baseline(
-    task: IRTask, *, k1: float = BM25_PARAMETERS["k1"], b: float = BM25_PARAMETERS["b"]
-) -> dict[str, float]:
-    """The 15 card metrics for BM25 (`bm25s`, lower-cased word tokens, no stemming) on the same queries and corpus.
+def encode(model: Any, texts: Sequence[str], prompt: str, *, batch_size: int = 32) -> np.ndarray:
+    """Unit-length float32 embeddings of `texts` with the model's `prompt` ("query" / "document") if it has one.
 
-    Its rankings go through `InformationRetrievalEvaluator.compute_metrics`, the code that scores the model,
-    so both rows are computed the same way.
+    `prompt_name=` rather than `encode_query` / `encode_document`: those need sentence-transformers 5.
     """
-    scorer = st_evaluators()[0](task.queries, task.corpus, task.relevant_docs, write_csv=False)
-    top_k = min(max(scorer.map_at_k), len(scorer.corpus))
-    documents, scores = bm25_rank(scorer.corpus, scorer.queries, top_k, k1=k1, b=b)
+    name = prompt if (getattr(model, "prompts", None) or {}).get(prompt) else None
+    return model.encode(
+        list(texts), prompt_name=name, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True
+    ).astype(np.float32)
+
+
+def _metrics(scorer: Any, scores: np.ndarray) -> dict[str, float]:
+    """The card's 15 metrics of the rankings that `scores` (queries x documents, -inf: not retrieved) give."""
+    depth = min(max(scorer.map_at_k), scores.shape[1])
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
     hits = [
-        [{"corpus_id": scorer.corpus_ids[doc], "score": float(score)} for doc, score in zip(docs, row, strict=True)]
-        for docs, row in zip(documents, scores, strict=True)
+        [{"corpus_id": scorer.corpus_ids[doc], "score": float(row[doc])} for doc in docs if np.isfinite(row[doc])]
+        for docs, row in zip(top, scores, strict=True)
     ]
     computed = scorer.compute_metrics(hits)
     flat = {
@@ -205,19 +248,7 @@ def bm25_baseline(
     return {name: flat[name] for name in CARD_METRICS}
 
 
-def bm25_rank(
-    corpus: Sequence[str],
-    queries: Sequence[str],
-    k: int,
-    *,
-    k1: float = BM25_PARAMETERS["k1"],
-    b: float = BM25_PARAMETERS["b"],
-):
-    """Each query's top `k` corpus indices and their BM25 scores (`bm25s`, lower-cased words, no stemming)."""
-    import bm25s
-
-    tokenizer = bm25s.tokenization.Tokenizer(lower=True, stopwords=None)
-    index = bm25s.BM25(k1=k1, b=b)
-    index.index(tokenizer.tokenize(list(corpus), return_as="ids", show_progress=False), show_progress=False)
-    query_tokens = tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
-    return index.retrieve(query_tokens, k=k, show_progress=False)
+def bm25_baseline(task: IRTask, *, analyzer: KeywordAnalyzer = CATALAN) -> dict[str, float]:
+    """The card's 15 metrics for BM25 alone (`retrieval.BM25`, Catalan-stemmed words by default) on `task`."""
+    scorer = st_evaluators()[0](task.queries, task.corpus, task.relevant_docs, write_csv=False)
+    return _metrics(scorer, BM25(scorer.corpus, analyzer=analyzer).scores(scorer.queries))

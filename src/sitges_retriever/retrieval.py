@@ -41,7 +41,9 @@ class KeywordAnalyzer:
 
     def terms(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text's terms, in order (what a sparse vector or an inverted index counts)."""
-        return [list(terms) for terms in self.tokenizer().tokenize(list(texts), return_as="string", show_progress=False)]
+        return [
+            list(terms) for terms in self.tokenizer().tokenize(list(texts), return_as="string", show_progress=False)
+        ]
 
 
 CATALAN = KeywordAnalyzer(stem=True, stopwords=False)
@@ -64,7 +66,9 @@ def _stemmer(stem: bool) -> Any:
     try:
         import Stemmer
     except ImportError as error:
-        raise SitgesError("The Catalan BM25 needs PyStemmer: pip install PyStemmer (the `train` extra has it).") from error
+        raise SitgesError(
+            "The Catalan BM25 needs PyStemmer: pip install PyStemmer (the `train` extra has it)."
+        ) from error
     return Stemmer.Stemmer("catalan")
 
 
@@ -91,8 +95,7 @@ class BM25:
 
     def rank(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Each query's top `k` document indices and their scores, best first."""
-        return self._index.retrieve(self._query_ids(queries), k=min(k, self.size), show_progress=False,
-                                    n_threads=1)
+        return self._index.retrieve(self._query_ids(queries), k=min(k, self.size), show_progress=False, n_threads=1)
 
 
 def normalize_scores(scores: np.ndarray) -> np.ndarray:

@@ -1,19 +1,25 @@
-"""Answer a question with the procedures that match it best (semantic search over a small corpus)."""
+"""Answer a question with the procedures that match it best: one-shot hybrid search over a small corpus."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 from .data import Procedure, load_procedures
+from .errors import SitgesError
 from .matryoshka import check_dim, truncate
+from .retrieval import BM25, BM25_WEIGHT, FusionMethod, hybrid_scores
+
+SearchMode = Literal["hybrid", "dense", "bm25"]
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: the procedure and its cosine similarity to the question."""
+    """One search result: the procedure and its score (cosine similarity, BM25 or fused, by the search mode)."""
 
     procedure: Procedure
     score: float
@@ -26,27 +32,37 @@ def search(
     procedures: Sequence[Procedure] | str | Path | None = None,
     dim: int | None = None,
     top_k: int = 5,
+    mode: SearchMode = "hybrid",
+    fusion: FusionMethod = "weighted",
+    bm25_weight: float = BM25_WEIGHT,
 ) -> list[Hit]:
-    """The `top_k` procedures closest to `question` (demo procedures by default), best first.
+    """The `top_k` procedures that best answer `question` (demo procedures by default), best first.
 
-    `model` is a loaded SentenceTransformer or a folder / Hub id (loaded with `dim`, one of MATRYOSHKA_DIMS).
+    `mode`: "hybrid" (the model and Catalan BM25 fused, see `retrieval.hybrid_scores`), "dense" (the model's
+    cosine similarity) or "bm25". `model` is a loaded SentenceTransformer or a folder / Hub id; `dim` cuts
+    its embeddings to one of MATRYOSHKA_DIMS.
     """
-    from sentence_transformers.util import semantic_search
+    from .evaluation import encode
 
-    from .hub import load
-
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise SitgesError(f"Unknown search mode {mode!r}; use 'hybrid', 'dense' or 'bm25'.")
     if not isinstance(procedures, Sequence) or isinstance(procedures, str):
         procedures = load_procedures(procedures)
+    texts = [p.text for p in procedures]
     if dim is not None:
         check_dim(dim)
-    if isinstance(model, (str, Path)):
-        model = load(model)
-    # the "query"/"document" prompts by name, as encode_query/encode_document do (those need sentence-transformers 5)
-    prompts = getattr(model, "prompts", None) or {}
-    query = model.encode([question], prompt_name="query" if prompts.get("query") else None, convert_to_tensor=True)
-    documents = model.encode([p.text for p in procedures], batch_size=32, convert_to_tensor=True,
-                             prompt_name="document" if prompts.get("document") else None)
-    if dim is not None:
-        query, documents = truncate(query, dim), truncate(documents, dim)
-    hits = semantic_search(query, documents, top_k=top_k)[0]
-    return [Hit(procedure=procedures[hit["corpus_id"]], score=float(hit["score"])) for hit in hits]
+    scores = np.zeros((1, len(texts)))
+    keyword = BM25(texts).scores([question]) if mode != "dense" else None
+    if mode != "bm25":
+        if isinstance(model, (str, Path)):
+            from .hub import load
+
+            model = load(model)
+        query, documents = encode(model, [question], "query"), encode(model, texts, "document")
+        if dim is not None:
+            query, documents = truncate(query, dim), truncate(documents, dim)
+        scores = query @ documents.T
+    if keyword is not None:
+        scores = keyword if mode == "bm25" else hybrid_scores(scores, keyword, method=fusion, weight=bm25_weight)
+    best = np.argsort(-scores[0], kind="stable")[:top_k]
+    return [Hit(procedure=procedures[i], score=float(scores[0, i])) for i in best if np.isfinite(scores[0, i])]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import os
 import shutil
 import statistics
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .architecture import MATRYOSHKA_DIMS
-from .bases import DEFAULT_BASE, Base, resolve_base
+from .bases import Base, resolve_base
 from .data import IRTask, Pairs, demo_pairs, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs
 from .errors import DataError, ModelFolderError, SitgesError
 from .evaluation import EvaluationReport, build_evaluator, evaluate

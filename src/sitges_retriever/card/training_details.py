@@ -25,7 +25,9 @@ from ..errors import CardError
 from .metrics import METRIC_KEYS
 from .sections import TRAINING, wrap
 
-TRAINING_KEYS = ("base_model", "base_origin", "dataset_size", "token_stats", "loss", "hyperparameters", "log", "baseline")
+TRAINING_KEYS = (
+    "base_model", "base_origin", "dataset_size", "token_stats", "loss", "hyperparameters", "log", "baseline"
+)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _LOSS_NAME = re.compile(r"\b([A-Z]\w*Loss)\b")
 
