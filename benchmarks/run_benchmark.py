@@ -1,11 +1,15 @@
-"""Benchmark the training recipes: nDCG@10 per Matryoshka dimension on XQuAD-ca, and training wall time.
+"""Benchmark bases x recipes on XQuAD-ca: the model alone (dense), BM25 and the hybrid at each Matryoshka size.
 
-Trains on ViquiQuAD pairs (../shared/data/viquiquad_train/) with each preset, then evaluates on the
-XQuAD-ca sentence-retrieval task (../shared/data/xquad_ca_eval/sentence/), beside the zero-shot base and
-BM25. The best checkpoint of each run is chosen on a held-out slice of the *training* pairs (split by
-positive), never on the test set. Writes benchmarks/results.json and the table in benchmarks/README.md.
+Trains each base (multilingual-e5-small, all-MiniLM-L6-v2) with each preset on ViquiQuAD pairs
+(../shared/data/viquiquad_train/), then ranks the XQuAD-ca sentence task (../shared/data/xquad_ca_eval/) with
+the zero-shot base and every trained model, alone and fused with Catalan BM25, beside three BM25 variants.
+Each run keeps its best epoch by a held-out tenth of the *training* pairs; the fusion weight and the recipe
+were chosen on that held-out tenth too (tune_recipe.py). The test set chooses nothing.
 
-    python benchmarks/run_benchmark.py                       # the full run (about an hour on 2 cores)
+Per-query nDCG@10 gives 95% bootstrap intervals and the paired `default` - `published` differences.
+results.json is rewritten after every system, so an interrupted run keeps what it measured.
+
+    python benchmarks/run_benchmark.py                                   # everything (about 2 hours on 2 cores)
     python benchmarks/run_benchmark.py --limit 40 --max-steps 2 --no-write   # a quick check of the script
 """
 
@@ -22,49 +26,60 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sitges_retriever import MATRYOSHKA_DIMS, build_model  # noqa: E402
+from ir_stats import interval, paired_bootstrap, per_query_ndcg  # noqa: E402
+
+from sitges_retriever import MATRYOSHKA_DIMS, build_model, load, truncate  # noqa: E402
+from sitges_retriever.bases import E5_SMALL, MINILM, resolve_base  # noqa: E402
 from sitges_retriever.data import IRTask, load_ir_folder, read_pairs  # noqa: E402
-from sitges_retriever.evaluation import bm25_baseline, evaluate  # noqa: E402
-from sitges_retriever.training import DEFAULT_BASE, get_preset, parse_settings, resolve_base, train  # noqa: E402
+from sitges_retriever.evaluation import encode  # noqa: E402
+from sitges_retriever.retrieval import BM25, BM25_WEIGHT, CATALAN, PLAIN, KeywordAnalyzer, hybrid_scores  # noqa: E402
+from sitges_retriever.training import get_preset, parse_settings, train  # noqa: E402
 
-METRIC = "cosine_ndcg@10"
+BASES = {"e5": E5_SMALL, "minilm": MINILM}
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+KEYWORD = {
+    "BM25, words (as before)": PLAIN,
+    "BM25, Catalan stemmer": CATALAN,
+    "BM25, Catalan stemmer + stop words": KeywordAnalyzer(stem=True, stopwords=True),
+}
+#: (what, system, side, dim, threshold) of issue #9.
+TARGETS = [
+    ("`default` dense at 384", "e5 / default", "dense", "384", 0.84),
+    ("`default` dense at 64", "e5 / default", "dense", "64", 0.74),
+    ("Catalan BM25", "BM25, Catalan stemmer", "bm25", "all", 0.81),
+    ("hybrid at 384", "e5 / default", "hybrid", "384", 0.87),
+    ("hybrid at 64", "e5 / default", "hybrid", "64", 0.85),
+]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=ROOT.parent / "shared" / "data",
-        help="the shared data folder (default: ../shared/data from the repo root)",
-    )
+    parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--pairs", default="pairs_sentence.jsonl", help="the pairs file in viquiquad_train/")
     parser.add_argument("--eval", default="sentence", choices=("sentence", "paragraph"), help="xquad_ca_eval task")
-    parser.add_argument("--base", default=DEFAULT_BASE, help="base model (folder or Hub id; resolved offline)")
-    parser.add_argument("--presets", nargs="+", default=["published", "default"])
+    parser.add_argument("--bases", nargs="+", default=list(BASES), choices=list(BASES))
+    parser.add_argument("--presets", nargs="+", default=["default", "published"])
+    parser.add_argument("--skip", nargs="*", default=[], metavar="BASE/PRESET", help="e.g. e5/published")
     parser.add_argument(
         "--set",
         action="append",
         default=[],
-        metavar="PRESET:KEY=VALUE",
-        help="override a preset value for one preset (published:lr=1e-4) or all (lr=1e-4)",
+        metavar="[PRESET:]KEY=VALUE",
+        help="override a preset value for one preset (published:max_seq_length=128) or all",
     )
     parser.add_argument("--limit", type=int, help="a quick check: only this many training pairs and test queries")
     parser.add_argument("--max-steps", type=int, help="stop each training after N optimizer steps")
     parser.add_argument("--work", type=Path, help="where the trained models go (default: a temporary folder)")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--readme", type=Path, default=ROOT / "benchmarks" / "README.md")
-    parser.add_argument(
-        "--all-pairs",
-        action="store_true",
-        help="train on every pair for the preset's epochs, keeping the last epoch (no held-out tenth, "
-        "no best-epoch choice)",
-    )
     parser.add_argument("--no-write", action="store_true", help="print the table, write neither file")
     return parser.parse_args(argv)
 
@@ -83,8 +98,93 @@ def overrides_for(preset: str, settings: list[str]) -> dict[str, str]:
     return parse_settings([*common, *mine])
 
 
-def ndcg(report) -> dict[str, float]:
-    return {str(dim): round(values[METRIC], 4) for dim, values in report.metrics.items()}
+class Bench:
+    """The test task, its BM25 scores, and the rows measured so far (written after each system)."""
+
+    def __init__(self, args: argparse.Namespace, task: IRTask, train_file: Path):
+        self.args, self.task = args, task
+        self.queries, self.corpus = list(task.queries.values()), list(task.corpus.values())
+        self.keyword = BM25(self.corpus, analyzer=CATALAN).scores(self.queries)
+        self.per_query: dict[str, dict[str, np.ndarray]] = {}
+        self.results: dict[str, Any] = {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "train": f"viquiquad_train/{train_file.name}" + (f"[:{args.limit}]" if args.limit else ""),
+            "test": f"xquad_ca_eval/{args.eval}" + (f"[:{args.limit}]" if args.limit else ""),
+            "queries": len(task.queries),
+            "documents": len(task.corpus),
+            "fusion": f"weighted min-max, BM25 weight {BM25_WEIGHT}, top-100 candidates of each side",
+            "model_selection": "best epoch on a held-out tenth of the training pairs",
+            "max_steps": args.max_steps,
+            "presets": {},
+            "rows": {},
+            "complete": False,
+        }
+
+    def add_keyword(self, name: str, analyzer: KeywordAnalyzer) -> None:
+        scores = self.keyword if analyzer == CATALAN else BM25(self.corpus, analyzer=analyzer).scores(self.queries)
+        self._add(name, {"bm25": {"all": per_query_ndcg(scores, self.task)}}, {})
+
+    def add_model(self, name: str, model: Any, facts: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        documents = encode(model, self.corpus, "document", batch_size=64)
+        facts["encode_corpus_seconds"] = round(time.perf_counter() - started, 2)
+        queries = encode(model, self.queries, "query", batch_size=64)
+        sides: dict[str, dict[str, np.ndarray]] = {"dense": {}, "hybrid": {}}
+        for dim in MATRYOSHKA_DIMS:
+            dense = truncate(queries, dim) @ truncate(documents, dim).T
+            sides["dense"][str(dim)] = per_query_ndcg(dense, self.task)
+            sides["hybrid"][str(dim)] = per_query_ndcg(hybrid_scores(dense, self.keyword), self.task)
+        self._add(name, sides, facts)
+
+    def _add(self, name: str, sides: dict[str, dict[str, np.ndarray]], facts: dict[str, Any]) -> None:
+        row: dict[str, Any] = dict(facts)
+        for side, by_dim in sides.items():
+            row[side] = {dim: round(float(values.mean()), 4) for dim, values in by_dim.items()}
+            row[f"{side}_interval"] = {dim: [round(v, 4) for v in interval(values)] for dim, values in by_dim.items()}
+            self.per_query.update({f"{name}|{side}|{dim}": values for dim, values in by_dim.items()})
+        self.results["rows"][name] = row
+        print(f"{name}: {json.dumps({k: v for k, v in row.items() if not k.endswith('interval')})}", flush=True)
+        self.write()
+
+    def finish(self) -> None:
+        rows = self.results["rows"]
+        for key in BASES:
+            if f"{key} / default" in rows and f"{key} / published" in rows:
+                self.results.setdefault("default_minus_published", {})[key] = {
+                    dim: [
+                        round(v, 4)
+                        for v in paired_bootstrap(
+                            self.per_query[f"{key} / default|dense|{dim}"],
+                            self.per_query[f"{key} / published|dense|{dim}"],
+                        )
+                    ]
+                    for dim in map(str, MATRYOSHKA_DIMS)
+                }
+                self.results.setdefault("time_ratio_default_over_published", {})[key] = round(
+                    rows[f"{key} / default"]["train_seconds"] / rows[f"{key} / published"]["train_seconds"], 3
+                )
+        if "e5 / zero-shot" in rows and "minilm / zero-shot" in rows:
+            self.results["encode_ratio_e5_over_minilm"] = round(
+                rows["e5 / zero-shot"]["encode_corpus_seconds"] / rows["minilm / zero-shot"]["encode_corpus_seconds"], 2
+            )
+        self.results["targets"] = [
+            {
+                "target": what,
+                "value": rows[system][side][dim],
+                "interval": rows[system][f"{side}_interval"][dim],
+                "threshold": threshold,
+                "met": rows[system][side][dim] >= threshold,
+            }
+            for what, system, side, dim, threshold in TARGETS
+            if system in rows
+        ]
+        self.results["complete"] = True
+        self.write()
+
+    def write(self) -> None:
+        if not self.args.no_write:
+            self.args.results.write_text(json.dumps(self.results, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,115 +200,102 @@ def main(argv: list[str] | None = None) -> int:
         f"Training: {train_file.name}, {len(pairs)} pairs.",
         flush=True,
     )
-
-    bm25 = round(bm25_baseline(task)[METRIC], 4)
-    rows: dict[str, dict] = {"BM25": {"ndcg@10": {str(dim): bm25 for dim in MATRYOSHKA_DIMS}}}
-    rows["zero-shot"] = {"ndcg@10": ndcg(evaluate(build_model(resolve_base(args.base)), task, baseline=False))}
-    print(f"BM25 {bm25}; zero-shot {rows['zero-shot']['ndcg@10']}", flush=True)
-
-    presets: dict[str, dict] = {}
+    bench = Bench(args, task, train_file)
+    for name, analyzer in KEYWORD.items():
+        bench.add_keyword(name, analyzer)
+    for key in args.bases:
+        base = resolve_base(BASES[key])
+        bench.add_model(f"{key} / zero-shot", build_model(base.path, prompts=base.prompts or {}), {"base": base.name})
     with tempfile.TemporaryDirectory(prefix="sitges-benchmark-") as scratch:
-        for name in args.presets:
-            presets[name], rows[name] = run_preset(name, pairs, task, args, args.work or Path(scratch))
-
-    results = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "base": args.base,
-        "train": f"viquiquad_train/{args.pairs}" + (f"[:{args.limit}]" if args.limit else ""),
-        "test": f"xquad_ca_eval/{args.eval}" + (f"[:{args.limit}]" if args.limit else ""),
-        "max_steps": args.max_steps,
-        "model_selection": "last epoch, all pairs" if args.all_pairs else "best epoch on a held-out tenth of the pairs",
-        "presets": presets,
-        "rows": rows,
-    }
-    if "published" in rows and "default" in rows:
-        results["time_ratio_default_over_published"] = round(
-            rows["default"]["train_seconds"] / rows["published"]["train_seconds"], 3
-        )
-    table = markdown_table(results)
+        for key in args.bases:
+            for preset in args.presets:
+                if f"{key}/{preset}" in args.skip:
+                    continue
+                overrides = overrides_for(preset, args.set)
+                values = dataclasses.asdict(get_preset(preset, overrides))
+                bench.results["presets"][preset] = {
+                    k: list(v) if isinstance(v, tuple) else v for k, v in values.items()
+                }
+                started = time.perf_counter()
+                result = train(
+                    pairs,
+                    preset=preset,
+                    base=BASES[key],
+                    output=(args.work or Path(scratch)) / f"{key}-{preset}",
+                    overrides=overrides,
+                    max_steps=args.max_steps,
+                    baseline=False,
+                )
+                seconds = round(time.perf_counter() - started, 1)
+                facts = {
+                    "base": BASES[key],
+                    "preset": preset,
+                    "train_seconds": seconds,
+                    "train_pairs": result.train_pairs,
+                }
+                bench.add_model(f"{key} / {preset}", load(result.output), facts)
+    bench.finish()
+    table = markdown_table(bench.results)
     print("\n" + table)
     if not args.no_write:
-        args.results.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_readme(args.readme, table)
         print(f"\nWrote {args.results} and the table in {args.readme}.")
     return 0
 
 
-def run_preset(name: str, pairs, task: IRTask, args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
-    """Train with one preset (timed), evaluate the result on the test task; return (preset values, row)."""
-    overrides = overrides_for(name, args.set)
-    if args.all_pairs:
-        overrides = {**overrides, "eval_strategy": "no"}
-    values = {
-        k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(get_preset(name, overrides)).items()
-    }
-    started = time.perf_counter()
-    result = train(
-        pairs,
-        preset=name,
-        base=args.base,
-        output=work / name,
-        overrides=overrides,
-        max_steps=args.max_steps,
-        eval_data=task if args.all_pairs else None,  # only the final report, after training, reads the test set
-        baseline=False,
-    )
-    seconds = round(time.perf_counter() - started, 1)
-    row = {
-        "ndcg@10": ndcg(result.report if args.all_pairs else evaluate(result.output, task, baseline=False)),
-        "train_seconds": seconds,
-        "train_pairs": result.train_pairs,
-        "with_hard_negatives": result.with_hard_negatives,
-    }
-    print(f"{name}: {row['ndcg@10']} in {seconds:.0f} s", flush=True)
-    return values, row
-
-
-def markdown_table(results: dict) -> str:
+def markdown_table(results: dict[str, Any]) -> str:
     dims = [str(dim) for dim in MATRYOSHKA_DIMS]
     lines = [
-        f"| model | {' | '.join(f'nDCG@10 @{d}' for d in dims)} | mean | training time |",
-        f"|:--|{'--:|' * len(dims)}--:|--:|",
+        "| system | " + " | ".join([*(f"dense @{d}" for d in dims), *(f"hybrid @{d}" for d in dims)]) + " | training |",
+        f"|:--|{'--:|' * (2 * len(dims))}--:|",
     ]
     for name, row in results["rows"].items():
-        values = [row["ndcg@10"][d] for d in dims]
+        if "bm25" in row:
+            cells = [f"{row['bm25']['all']:.3f}"] + [""] * (2 * len(dims) - 1)
+        else:
+            cells = [f"{row['dense'][d]:.3f}" for d in dims] + [f"{row['hybrid'][d]:.3f}" for d in dims]
         seconds = row.get("train_seconds")
-        time_cell = f"{seconds / 60:.1f} min" if seconds is not None else "–"
-        label = f"`{name}` preset" if name in results["presets"] else name
-        cells = " | ".join(f"{v:.3f}" for v in values)
-        lines.append(f"| {label} | {cells} | {sum(values) / len(values):.3f} | {time_cell} |")
+        lines.append(f"| {name} | {' | '.join(cells)} | {f'{seconds / 60:.1f} min' if seconds else '–'} |")
     notes = [
         "",
-        f"Trained on `{results['train']}`, tested on `{results['test']}` ({results['date']}, "
-        f"{results['machine']['cpus']} CPUs); base `{results['base']}`; model kept: {results['model_selection']}.",
+        f"nDCG@10 on `{results['test']}` ({results['queries']} queries, {results['documents']} documents); "
+        f"trained on `{results['train']}`; {results['date']}, {results['machine']['cpus']} CPUs. "
+        f"Hybrid: {results['fusion']}. Model kept: {results['model_selection']}. BM25 rows: one score, "
+        "no dimension.",
     ]
-    if "time_ratio_default_over_published" in results:
-        notes.append(f"Training time `default` / `published`: {results['time_ratio_default_over_published']:.2f}.")
+    if "encode_ratio_e5_over_minilm" in results:
+        notes.append(
+            f"Encoding the test corpus: e5-small / MiniLM-L6 time ratio {results['encode_ratio_e5_over_minilm']}."
+        )
+    for key, ratio in results.get("time_ratio_default_over_published", {}).items():
+        notes.append(f"Training time `default` / `published` ({key}): {ratio:.2f}.")
+    if results.get("targets"):
+        notes += ["", "| target | value | 95% interval | threshold | met |", "|:--|--:|:--|--:|:--|"]
+        notes += [
+            f"| {t['target']} | {t['value']:.3f} | [{t['interval'][0]:.3f}, {t['interval'][1]:.3f}] | "
+            f"{t['threshold']:.2f} | {'yes' if t['met'] else 'no'} |"
+            for t in results["targets"]
+        ]
+    for key, diffs in results.get("default_minus_published", {}).items():
+        notes += [
+            "",
+            f"`default` − `published` ({key}, dense, paired bootstrap):",
+            "",
+            "| dim | difference | 95% interval |",
+            "|--:|--:|:--|",
+        ]
+        notes += [f"| {dim} | {d[0]:+.3f} | [{d[1]:+.3f}, {d[2]:+.3f}] |" for dim, d in diffs.items()]
     return "\n".join(lines + notes)
 
 
 def write_readme(path: Path, table: str) -> None:
-    """Put the table between the markers of `path` (created with a short introduction if missing)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else INTRO
+    """Put the table between the markers of `path`."""
+    text = path.read_text(encoding="utf-8")
     if START not in text or END not in text:
         text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
     before, rest = text.split(START, 1)
     after = rest.split(END, 1)[1]
     path.write_text(f"{before}{START}\n{table}\n{END}{after}", encoding="utf-8")
-
-
-INTRO = """# Benchmarks
-
-`run_benchmark.py` trains the model with each recipe preset on ViquiQuAD (native Catalan Wikipedia
-questions, `../shared/data/viquiquad_train/`) and measures retrieval on XQuAD-ca
-(`../shared/data/xquad_ca_eval/sentence/`: each question against all 1,242 sentences of the 240
-passages), at every Matryoshka dimension, beside the zero-shot base model and BM25. The two data sets
-share no passage and no question. Each run keeps its best epoch by a held-out tenth of the *training*
-pairs, so the test set is never used to choose a model.
-
-    python benchmarks/run_benchmark.py            # writes results.json and the table below
-"""
 
 
 if __name__ == "__main__":

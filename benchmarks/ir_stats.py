@@ -1,0 +1,39 @@
+"""Per-query nDCG@10 and bootstrap intervals for the benchmark scripts.
+
+Written by hand because sentence-transformers' evaluators report only means, not per-query scores; the
+means here equal `InformationRetrievalEvaluator`'s (binary relevance, the same discounts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sitges_retriever.data import IRTask
+
+
+def per_query_ndcg(scores: np.ndarray, task: IRTask, k: int = 10) -> np.ndarray:
+    """nDCG@k of each query of `task` (in `task.queries` order) ranked by `scores` (queries x `task.corpus`)."""
+    doc_ids = list(task.corpus)
+    discounts = 1 / np.log2(np.arange(2, k + 2))
+    ranked = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    values = []
+    for qid, top, row in zip(task.queries, ranked, scores, strict=True):
+        relevant = task.relevant_docs.get(qid, set())
+        gains = np.array([doc_ids[i] in relevant and np.isfinite(row[i]) for i in top], dtype=float)
+        ideal = discounts[: min(len(relevant), k)].sum()
+        values.append(float(gains @ discounts / ideal) if ideal else 0.0)
+    return np.array(values)
+
+
+def interval(values: np.ndarray, rounds: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean over query resamples."""
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(rounds, len(values)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, rounds: int = 10_000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of a - b and its 95% percentile interval over query resamples (the same resample for both)."""
+    diff = a - b
+    low, high = interval(diff, rounds, seed)
+    return float(diff.mean()), low, high
