@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from sitges_retriever import MATRYOSHKA_DIMS, build_model  # noqa: E402
+from sitges_retriever.bases import DEFAULT_BASE, resolve_base  # noqa: E402
 from sitges_retriever.data import IRTask, load_ir_folder, read_pairs  # noqa: E402
 from sitges_retriever.evaluation import bm25_baseline, evaluate  # noqa: E402
-from sitges_retriever.training import DEFAULT_BASE, get_preset, parse_settings, resolve_base, train  # noqa: E402
+from sitges_retriever.training import get_preset, parse_settings, train  # noqa: E402
 
 METRIC = "cosine_ndcg@10"
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"

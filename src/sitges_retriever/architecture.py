@@ -8,7 +8,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .errors import BaseModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 #: Embedding sizes the model was trained at with MatryoshkaLoss, largest first.
 MATRYOSHKA_DIMS: tuple[int, ...] = (384, 256, 128, 64)
@@ -90,7 +95,7 @@ def build_model(
     architecture: Architecture = ARCHITECTURE,
     prompts: dict[str, str] | None = None,
     device: str | None = None,
-):
+) -> SentenceTransformer:
     """Assemble BertModel + mean pooling + Normalize from a base checkpoint (a local folder or a Hub id).
 
     The base may be a plain transformers checkpoint or a sentence-transformers folder; only its
@@ -102,9 +107,10 @@ def build_model(
     transformer = models.Transformer(str(base), max_seq_length=architecture.max_seq_length)
     hidden = transformer.auto_model.config.hidden_size
     if hidden != architecture.embedding_dim:
-        raise ValueError(
+        raise BaseModelError(
             f"The base {base!s} has hidden size {hidden}, but this model is {architecture.embedding_dim}-d. "
-            f"Pick a base with hidden_size {architecture.embedding_dim} (e.g. a MiniLM-L6/L12-H384 checkpoint)."
+            f"Pick a base with hidden_size {architecture.embedding_dim} "
+            "(e.g. the default intfloat/multilingual-e5-small or a MiniLM-L6/L12-H384 checkpoint)."
         )
     pooling = models.Pooling(architecture.embedding_dim, "mean")
     prompts = dict(architecture.prompts if prompts is None else prompts)
@@ -117,7 +123,7 @@ def build_model(
     )
 
 
-def describe(model) -> dict[str, Any]:
+def describe(model: SentenceTransformer) -> dict[str, Any]:
     """The architecture facts of a loaded `SentenceTransformer`, the same on every sentence-transformers release."""
     pooling = model[1].get_config_dict()
     mode = pooling.get("pooling_mode") or next(

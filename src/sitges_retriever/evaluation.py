@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from .architecture import MATRYOSHKA_DIMS
-from .card.metrics import CANONICAL_METRICS as CARD_METRICS  # the card's 15 metrics; BM25 reports the same names
-from .card.metrics import dataset_type as evaluator_name  # `dim_384`: the evaluator's and the card's name of a dim
 from .data import IRTask
 from .matryoshka import check_dim
+from .metrics import CANONICAL_METRICS as CARD_METRICS  # the card's 15 metrics; BM25 reports the same names
+from .metrics import dataset_type as evaluator_name  # `dim_384`: the evaluator's and the card's name of a dim
 
 BASELINE_NAME = "BM25"
 BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}

@@ -7,7 +7,7 @@ from typing import TypeVar
 import numpy as np
 
 from .architecture import EMBEDDING_DIM, MATRYOSHKA_DIMS
-from .errors import DimensionError
+from .errors import DimensionError, EmbeddingTypeError
 
 Embeddings = TypeVar("Embeddings")
 
@@ -24,8 +24,7 @@ def check_dim(dim: int, *, embedding_dim: int = EMBEDDING_DIM, trained_dims: tup
         )
     if dim not in trained_dims:
         raise DimensionError(
-            f"dim {dim} is not a size the model was trained at with MatryoshkaLoss; "
-            f"use one of {list(trained_dims)}."
+            f"dim {dim} is not a size the model was trained at with MatryoshkaLoss; use one of {list(trained_dims)}."
         )
     return dim
 
@@ -48,7 +47,7 @@ def truncate(embeddings: Embeddings, dim: int, *, normalize: bool = True) -> Emb
         check_dim(dim, embedding_dim=embeddings.shape[-1])
         cut = embeddings[..., :dim].clone()
         return torch.nn.functional.normalize(cut, p=2, dim=-1) if normalize else cut
-    raise TypeError(
+    raise EmbeddingTypeError(
         f"truncate takes a numpy array or a torch tensor, not {type(embeddings).__name__}; "
         "pass model.encode(...) output, or wrap lists with numpy.asarray."
     )

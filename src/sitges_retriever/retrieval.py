@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import SitgesError
+from .errors import MissingDependencyError, RetrievalError
 
 BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}
 FusionMethod = Literal["weighted", "rrf"]
@@ -41,7 +41,9 @@ class KeywordAnalyzer:
 
     def terms(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text's terms, in order (what a sparse vector or an inverted index counts)."""
-        return [list(terms) for terms in self.tokenizer().tokenize(list(texts), return_as="string", show_progress=False)]
+        return [
+            list(terms) for terms in self.tokenizer().tokenize(list(texts), return_as="string", show_progress=False)
+        ]
 
 
 CATALAN = KeywordAnalyzer(stem=True, stopwords=False)
@@ -54,7 +56,9 @@ def catalan_stopwords() -> frozenset[str]:
     try:
         import stopwordsiso
     except ImportError as error:
-        raise SitgesError("Catalan stop words need the stopwordsiso package: pip install stopwordsiso.") from error
+        raise MissingDependencyError(
+            "Catalan stop words need the stopwordsiso package: pip install stopwordsiso."
+        ) from error
     return frozenset(stopwordsiso.stopwords("ca"))
 
 
@@ -64,7 +68,9 @@ def _stemmer(stem: bool) -> Any:
     try:
         import Stemmer
     except ImportError as error:
-        raise SitgesError("The Catalan BM25 needs PyStemmer: pip install PyStemmer (the `train` extra has it).") from error
+        raise MissingDependencyError(
+            "The Catalan BM25 needs PyStemmer: pip install PyStemmer (the `train` extra has it)."
+        ) from error
     return Stemmer.Stemmer("catalan")
 
 
@@ -91,8 +97,7 @@ class BM25:
 
     def rank(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Each query's top `k` document indices and their scores, best first."""
-        return self._index.retrieve(self._query_ids(queries), k=min(k, self.size), show_progress=False,
-                                    n_threads=1)
+        return self._index.retrieve(self._query_ids(queries), k=min(k, self.size), show_progress=False, n_threads=1)
 
 
 def normalize_scores(scores: np.ndarray) -> np.ndarray:
@@ -118,14 +123,16 @@ def fuse(
     """
     dense, keyword = np.atleast_2d(dense), np.atleast_2d(keyword)
     if dense.shape != keyword.shape:
-        raise ValueError(f"dense scores {dense.shape} and keyword scores {keyword.shape} must cover the same documents")
+        raise RetrievalError(
+            f"dense scores {dense.shape} and keyword scores {keyword.shape} must cover the same documents"
+        )
     if method == "weighted":
         if not 0 <= weight <= 1:
-            raise SitgesError(f"The keyword weight must be between 0 and 1, not {weight}.")
+            raise RetrievalError(f"The keyword weight must be between 0 and 1, not {weight}.")
         return (1 - weight) * normalize_scores(dense) + weight * normalize_scores(keyword)
     if method == "rrf":
         return 1 / (rrf_k + _ranks(dense)) + 1 / (rrf_k + _ranks(keyword))
-    raise SitgesError(f"Unknown fusion method {method!r}; use 'weighted' or 'rrf'.")
+    raise RetrievalError(f"Unknown fusion method {method!r}; use 'weighted' or 'rrf'.")
 
 
 def hybrid_scores(
