@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .errors import BaseModelError
 
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 MATRYOSHKA_DIMS: tuple[int, ...] = (384, 256, 128, 64)
 EMBEDDING_DIM: int = MATRYOSHKA_DIMS[0]
 MAX_SEQ_LENGTH: int = 512
-SIMILARITY_FN_NAME: str = "cosine"
+SimilarityName = Literal["cosine", "dot", "euclidean", "manhattan"]
+SIMILARITY_FN_NAME: SimilarityName = "cosine"
 POOLING_DIR: str = "1_Pooling"
 NORMALIZE_DIR: str = "2_Normalize"
 #: multilingual-e5 was trained with these prefixes: questions get "query: ", procedure texts "passage: ".
@@ -41,7 +42,7 @@ class Architecture:
     embedding_dim: int = EMBEDDING_DIM
     max_seq_length: int = MAX_SEQ_LENGTH
     do_lower_case: bool = False
-    similarity_fn_name: str = SIMILARITY_FN_NAME
+    similarity_fn_name: SimilarityName = SIMILARITY_FN_NAME
     prompts: dict[str, str] = field(default_factory=lambda: dict(PROMPTS))
     default_prompt_name: str | None = None
 
@@ -102,7 +103,12 @@ def build_model(
     transformer weights and tokenizer are used, the rest comes from `architecture`. `prompts` replaces the
     architecture's ("query" / "document" prefixes); `{}` for a base trained without them.
     """
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        from sentence_transformers.sentence_transformer import modules as models  # 6.x
+    except ImportError:
+        from sentence_transformers import models  # type: ignore[attr-defined, no-redef]  # 3.x - 5.x
 
     transformer = models.Transformer(str(base), max_seq_length=architecture.max_seq_length)
     hidden = transformer.auto_model.config.hidden_size
@@ -125,7 +131,7 @@ def build_model(
 
 def describe(model: SentenceTransformer) -> dict[str, Any]:
     """The architecture facts of a loaded `SentenceTransformer`, the same on every sentence-transformers release."""
-    pooling = model[1].get_config_dict()
+    pooling: dict[str, Any] = cast(Any, model[1]).get_config_dict()
     mode = pooling.get("pooling_mode") or next(
         key.removeprefix("pooling_mode_").removesuffix("_tokens") for key, on in pooling.items() if on is True
     )

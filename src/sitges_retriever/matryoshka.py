@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from .architecture import EMBEDDING_DIM, MATRYOSHKA_DIMS
 from .errors import DimensionError, EmbeddingTypeError
 
-Embeddings = TypeVar("Embeddings")
+if TYPE_CHECKING:
+    import torch
 
 
 def check_dim(dim: int, *, embedding_dim: int = EMBEDDING_DIM, trained_dims: tuple[int, ...] = MATRYOSHKA_DIMS) -> int:
@@ -29,7 +30,11 @@ def check_dim(dim: int, *, embedding_dim: int = EMBEDDING_DIM, trained_dims: tup
     return dim
 
 
-def truncate(embeddings: Embeddings, dim: int, *, normalize: bool = True) -> Embeddings:
+@overload
+def truncate(embeddings: np.ndarray, dim: int, *, normalize: bool = True) -> np.ndarray: ...
+@overload
+def truncate(embeddings: torch.Tensor, dim: int, *, normalize: bool = True) -> torch.Tensor: ...
+def truncate(embeddings: Any, dim: int, *, normalize: bool = True) -> Any:
     """Cut embeddings (numpy or torch; one vector or a batch) to their first `dim` values.
 
     With `normalize` (the default) the cut vectors are L2-normalised again, so cosine similarity and
@@ -45,8 +50,8 @@ def truncate(embeddings: Embeddings, dim: int, *, normalize: bool = True) -> Emb
 
     if isinstance(embeddings, torch.Tensor):
         check_dim(dim, embedding_dim=embeddings.shape[-1])
-        cut = embeddings[..., :dim].clone()
-        return torch.nn.functional.normalize(cut, p=2, dim=-1) if normalize else cut
+        prefix = embeddings[..., :dim].clone()
+        return torch.nn.functional.normalize(prefix, p=2, dim=-1) if normalize else prefix
     raise EmbeddingTypeError(
         f"truncate takes a numpy array or a torch tensor, not {type(embeddings).__name__}; "
         "pass model.encode(...) output, or wrap lists with numpy.asarray."

@@ -88,7 +88,10 @@ class BM25:
         self.size = len(corpus)
 
     def _query_ids(self, queries: Sequence[str]) -> list[list[int]]:
-        return self._tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+        ids: list[list[int]] = self._tokenizer.tokenize(
+            list(queries), update_vocab=False, return_as="ids", show_progress=False
+        )
+        return ids
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         """A (queries, documents) array of BM25 scores."""
@@ -97,7 +100,10 @@ class BM25:
 
     def rank(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Each query's top `k` document indices and their scores, best first."""
-        return self._index.retrieve(self._query_ids(queries), k=min(k, self.size), show_progress=False, n_threads=1)
+        documents, scores = self._index.retrieve(
+            self._query_ids(queries), k=min(k, self.size), show_progress=False, n_threads=1
+        )
+        return documents, scores
 
 
 def normalize_scores(scores: np.ndarray) -> np.ndarray:
@@ -105,7 +111,8 @@ def normalize_scores(scores: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     low = scores.min(axis=-1, keepdims=True)
     span = scores.max(axis=-1, keepdims=True) - low
-    return np.divide(scores - low, span, out=np.zeros_like(scores), where=span > 0)
+    normalized: np.ndarray = np.divide(scores - low, span, out=np.zeros_like(scores), where=span > 0)
+    return normalized
 
 
 def fuse(

@@ -28,7 +28,7 @@ def st_losses() -> types.ModuleType:
     try:
         from sentence_transformers.sentence_transformer import losses  # 6.x
     except ImportError:
-        from sentence_transformers import losses  # 3.x - 5.x
+        from sentence_transformers import losses  # type: ignore[attr-defined, no-redef]  # 3.x - 5.x
     return losses
 
 
@@ -58,7 +58,7 @@ def matryoshka_loss(model: SentenceTransformer, recipe: Preset, base: Base, kind
 
     options: dict[str, Any] = {"mini_batch_size": recipe.mini_batch_size} if recipe.loss.startswith("cached") else {}
     if "gist" in recipe.loss:
-        options["guide"] = build_model(base.path, prompts=model.prompts)
+        options["guide"] = build_model(base.path, prompts={k: v for k, v in model.prompts.items() if v is not None})
     else:
         options["scale"] = recipe.scale
     options.update(recipe.loss_options)

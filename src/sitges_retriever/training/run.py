@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..bases import Base, resolve_base
 from ..data import IRTask, Pairs, demo_pairs, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs
@@ -79,7 +79,7 @@ def train(
     source = resolve_base(base)
     model = build_model(source.path, prompts=_prompts(recipe, source))
     if not recipe.train_word_embeddings:
-        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+        cast(Any, model[0]).auto_model.get_input_embeddings().weight.requires_grad_(False)
     dataset, mined = train_pairs.to_dataset(), 0
     if recipe.hard_negatives:
         dataset, mined = mine_hard_negatives(dataset, model, recipe)
@@ -150,7 +150,7 @@ def _prompts(recipe: Preset, base: Base) -> dict[str, str]:
 
 
 def _training_arguments(
-    recipe: Preset, output_dir: Path, columns: Sequence[str], prompts: Mapping[str, str]
+    recipe: Preset, output_dir: Path, columns: Sequence[str], prompts: Mapping[str, str | None]
 ) -> SentenceTransformerTrainingArguments:
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
