@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
 
     bm25 = round(bm25_baseline(task)[METRIC], 4)
     rows: dict[str, dict] = {"BM25": {"ndcg@10": {str(dim): bm25 for dim in MATRYOSHKA_DIMS}}}
-    rows["zero-shot"] = {"ndcg@10": ndcg(evaluate(build_model(resolve_base(args.base)), task, baseline=False))}
+    base = resolve_base(args.base)
+    zero_shot = build_model(base.path, prompts=base.prompts or {})
+    rows["zero-shot"] = {"ndcg@10": ndcg(evaluate(zero_shot, task, baseline=False))}
     print(f"BM25 {bm25}; zero-shot {rows['zero-shot']['ndcg@10']}", flush=True)
 
     presets: dict[str, dict] = {}
