@@ -23,13 +23,6 @@ TASK = IRTask(
 )
 
 
-def test_the_card_and_the_evaluation_name_the_same_15_metrics():
-    from sitges_retriever.card import CANONICAL_METRICS
-
-    assert len(CARD_METRICS) == 15
-    assert CARD_METRICS == CANONICAL_METRICS
-
-
 def test_one_evaluator_per_trained_dimension_named_like_the_card():
     evaluator = build_evaluator(TASK)
     assert [(e.name, e.truncate_dim) for e in evaluator.evaluators] == [(f"dim_{d}", d) for d in MATRYOSHKA_DIMS]

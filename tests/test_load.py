@@ -1,7 +1,5 @@
 """load(): local folders, Matryoshka cutting through encode, refusals with reasons."""
 
-import shutil
-
 import numpy as np
 import pytest
 
@@ -34,12 +32,20 @@ def test_load_refuses_an_untrained_dim_before_loading(tiny_model_dir):
         load(tiny_model_dir, dim=768)
 
 
-def test_load_refuses_pickle_weights(tiny_model_dir, tmp_path):
-    folder = tmp_path / "pickled"
-    shutil.copytree(tiny_model_dir, folder)
-    (folder / "model.safetensors").rename(folder / "pytorch_model.bin")
-    with pytest.raises(ModelFolderError, match="pickle"):
-        load(folder)
+def test_an_explicit_normalize_false_gets_the_plain_cut_prefix(tiny_model_dir, sentences):
+    full = load(tiny_model_dir).encode(sentences, normalize_embeddings=False)
+    cut = load(tiny_model_dir, dim=64).encode(sentences, normalize_embeddings=False)
+    np.testing.assert_allclose(cut, truncate(full, 64, normalize=False), atol=1e-5)
+    assert not np.allclose(np.linalg.norm(cut, axis=1), 1.0, atol=1e-3)
+    if hasattr(full_model := load(tiny_model_dir), "encode_query"):
+        query = load(tiny_model_dir, dim=64).encode_query(sentences, normalize_embeddings=False)
+        full_query = full_model.encode_query(sentences, normalize_embeddings=False)
+        np.testing.assert_allclose(query, truncate(full_query, 64, normalize=False), atol=1e-5)
+
+
+def test_a_revision_for_a_local_folder_is_refused_with_the_fix(tiny_model_dir):
+    with pytest.raises(ModelFolderError, match="applies to Hub ids.*drop the revision"):
+        load(tiny_model_dir, revision="v1")
 
 
 def test_a_path_that_is_neither_folder_nor_hub_id_is_explained(tmp_path):

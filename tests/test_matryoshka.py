@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sitges_retriever import MATRYOSHKA_DIMS, truncate
-from sitges_retriever.errors import DimensionError
+from sitges_retriever.errors import DimensionError, SitgesError
 
 rng = np.random.default_rng(0)
 
@@ -61,6 +61,7 @@ def test_cutting_an_already_cut_embedding_further_works_but_not_back_up():
         truncate(cut, 256)
 
 
-def test_lists_get_a_clear_type_error():
-    with pytest.raises(TypeError, match="numpy array or a torch tensor"):
+def test_lists_get_a_clear_type_error_of_the_package():
+    with pytest.raises(TypeError, match="numpy array or a torch tensor") as raised:
         truncate([[0.1] * 384], 64)
+    assert isinstance(raised.value, SitgesError)

@@ -13,17 +13,9 @@ import yaml
 from sitges_retriever import MATRYOSHKA_DIMS
 from sitges_retriever.errors import DataError
 from sitges_retriever.evaluation import CARD_METRICS
-from sitges_retriever.training import PUBLISHED, PresetError, get_preset, parse_settings, train
+from sitges_retriever.training import PresetError, get_preset, parse_settings, train
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def test_the_published_preset_is_the_published_run():
-    assert (PUBLISHED.loss, PUBLISHED.batch_size, PUBLISHED.gradient_accumulation_steps) == ("mnrl", 16, 16)
-    assert (PUBLISHED.epochs, PUBLISHED.lr, PUBLISHED.scheduler, PUBLISHED.warmup_ratio) == (5, 5e-5, "cosine", 0.2)
-    assert (PUBLISHED.batch_sampler, PUBLISHED.eval_strategy, PUBLISHED.seed) == ("no_duplicates", "epoch", 42)
-    assert PUBLISHED.load_best_model_at_end and PUBLISHED.bf16 is None  # bf16 where the hardware has it
-    assert PUBLISHED.matryoshka_dims == MATRYOSHKA_DIMS
 
 
 def test_every_value_can_be_overridden_and_command_line_strings_are_parsed():
@@ -158,13 +150,13 @@ def test_recipe_options_train_and_the_saved_model_keeps_its_prompts_and_length(
 def test_bm25_negatives_are_the_other_positives_that_share_the_question_words():
     from datasets import Dataset
 
-    from sitges_retriever.training import _mine_with_bm25
+    from sitges_retriever.training.mining import mine_with_bm25
 
     rows = {
         "anchor": ["Com pago la taxa de residus?", "On llenço els mobles vells?", "Com demano el padró?"],
         "positive": ["Taxa de residus: rebut anual.", "La deixalleria recull mobles vells.", "Alta al padró."],
     }
-    mined = _mine_with_bm25(Dataset.from_dict(rows), get_preset("default", {"hard_negatives": 1}))
+    mined = mine_with_bm25(Dataset.from_dict(rows), get_preset("default", {"hard_negatives": 1}))
     # only the first question shares a word ("la") with another pair's positive; the others get no negative
     assert mined.to_list() == [
         {"anchor": rows["anchor"][0], "positive": rows["positive"][0], "negative_1": rows["positive"][1]}
@@ -206,12 +198,12 @@ def test_the_same_run_trains_under_torchrun_with_two_cpu_processes(tiny_base, de
 
 
 def test_the_default_base_is_found_offline_and_a_local_folder_is_taken_as_is(tiny_base, monkeypatch):
-    from sitges_retriever.errors import SitgesError
-    from sitges_retriever.training import resolve_base
+    from sitges_retriever.bases import resolve_base
+    from sitges_retriever.errors import ModelNotAvailableError
 
-    default = Path(resolve_base())
+    default = resolve_base().path
     assert (default / "config.json").is_file() and (default / "tokenizer.json").is_file()
-    assert resolve_base(tiny_base) == str(tiny_base)
+    assert resolve_base(tiny_base).path == Path(tiny_base)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(SitgesError, match="neither a local folder nor in the Hugging Face cache"):
+    with pytest.raises(ModelNotAvailableError, match="neither a local folder, nor in the Hugging Face cache"):
         resolve_base("nobody/no-such-model")

@@ -3,6 +3,8 @@
 Questions and procedure texts share one 384-d space; embeddings can be cut to 256, 128 or 64 values.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .architecture import MATRYOSHKA_DIMS, build_model
 from .card import check_card, update_card
 from .evaluation import evaluate
@@ -23,4 +25,8 @@ __all__ = [
     "truncate",
     "update_card",
 ]
-__version__ = "0.1.0"
+
+try:
+    __version__ = version("sitges-retriever")  # pyproject.toml is the one place the version is written
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

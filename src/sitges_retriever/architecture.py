@@ -8,13 +8,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from .errors import BaseModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 #: Embedding sizes the model was trained at with MatryoshkaLoss, largest first.
 MATRYOSHKA_DIMS: tuple[int, ...] = (384, 256, 128, 64)
 EMBEDDING_DIM: int = MATRYOSHKA_DIMS[0]
 MAX_SEQ_LENGTH: int = 512
-SIMILARITY_FN_NAME: str = "cosine"
+SimilarityName = Literal["cosine", "dot", "euclidean", "manhattan"]
+SIMILARITY_FN_NAME: SimilarityName = "cosine"
 POOLING_DIR: str = "1_Pooling"
 NORMALIZE_DIR: str = "2_Normalize"
 #: multilingual-e5 was trained with these prefixes: questions get "query: ", procedure texts "passage: ".
@@ -36,7 +42,7 @@ class Architecture:
     embedding_dim: int = EMBEDDING_DIM
     max_seq_length: int = MAX_SEQ_LENGTH
     do_lower_case: bool = False
-    similarity_fn_name: str = SIMILARITY_FN_NAME
+    similarity_fn_name: SimilarityName = SIMILARITY_FN_NAME
     prompts: dict[str, str] = field(default_factory=lambda: dict(PROMPTS))
     default_prompt_name: str | None = None
 
@@ -90,21 +96,27 @@ def build_model(
     architecture: Architecture = ARCHITECTURE,
     prompts: dict[str, str] | None = None,
     device: str | None = None,
-):
+) -> SentenceTransformer:
     """Assemble BertModel + mean pooling + Normalize from a base checkpoint (a local folder or a Hub id).
 
     The base may be a plain transformers checkpoint or a sentence-transformers folder; only its
     transformer weights and tokenizer are used, the rest comes from `architecture`. `prompts` replaces the
     architecture's ("query" / "document" prefixes); `{}` for a base trained without them.
     """
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        from sentence_transformers.sentence_transformer import modules as models  # 6.x
+    except ImportError:
+        from sentence_transformers import models  # type: ignore[attr-defined, no-redef]  # 3.x - 5.x
 
     transformer = models.Transformer(str(base), max_seq_length=architecture.max_seq_length)
     hidden = transformer.auto_model.config.hidden_size
     if hidden != architecture.embedding_dim:
-        raise ValueError(
+        raise BaseModelError(
             f"The base {base!s} has hidden size {hidden}, but this model is {architecture.embedding_dim}-d. "
-            f"Pick a base with hidden_size {architecture.embedding_dim} (e.g. a MiniLM-L6/L12-H384 checkpoint)."
+            f"Pick a base with hidden_size {architecture.embedding_dim} "
+            "(e.g. the default intfloat/multilingual-e5-small or a MiniLM-L6/L12-H384 checkpoint)."
         )
     pooling = models.Pooling(architecture.embedding_dim, "mean")
     prompts = dict(architecture.prompts if prompts is None else prompts)
@@ -117,9 +129,9 @@ def build_model(
     )
 
 
-def describe(model) -> dict[str, Any]:
+def describe(model: SentenceTransformer) -> dict[str, Any]:
     """The architecture facts of a loaded `SentenceTransformer`, the same on every sentence-transformers release."""
-    pooling = model[1].get_config_dict()
+    pooling: dict[str, Any] = cast(Any, model[1]).get_config_dict()
     mode = pooling.get("pooling_mode") or next(
         key.removeprefix("pooling_mode_").removesuffix("_tokens") for key, on in pooling.items() if on is True
     )

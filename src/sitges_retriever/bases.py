@@ -203,7 +203,9 @@ def rebuild_e5_small(folder: str | Path) -> Path:
     hidden = int(header["hidden"])
     shapes = {"emb.word": (int(header["vocab"]), hidden), "emb.pos": (int(header["positions"]), hidden)}
     shapes["emb.type"] = (int(header["types"]), hidden)
-    state = {_EMBEDDING_NAMES[name]: tensors[name].reshape(shapes.get(name, (-1,))) for name in _EMBEDDING_NAMES}
+    state: dict[str, np.ndarray] = {
+        _EMBEDDING_NAMES[name]: tensors[name].reshape(shapes.get(name, (-1,))) for name in _EMBEDDING_NAMES
+    }
     for layer in range(int(header["layers"])):
         for short, long in _LAYER_NAMES.items():
             for suffix, kind in (("w", "weight"), ("b", "bias")):

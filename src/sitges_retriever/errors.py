@@ -1,4 +1,7 @@
-"""The package's exceptions: each message says what was wrong and how to fix it."""
+"""The package's exceptions: each message says what was wrong and how to fix it.
+
+Each subclasses `SitgesError` and, where it fits, the built-in a caller would catch (ValueError, OSError, ...).
+"""
 
 
 class SitgesError(Exception):
@@ -10,7 +13,7 @@ class DimensionError(SitgesError, ValueError):
 
 
 class ModelFolderError(SitgesError, ValueError):
-    """A model folder that is incomplete, unsafe (pickle weights) or not this architecture."""
+    """A model folder that is incomplete, unsafe (pickle weights), not this architecture, or given a Hub-only option."""
 
 
 class ModelNotAvailableError(SitgesError, OSError):
@@ -27,3 +30,23 @@ class CardError(SitgesError, ValueError):
 
 class HubError(SitgesError, RuntimeError):
     """A Hub operation refused or failed, with what to do about it."""
+
+
+class PresetError(SitgesError, ValueError):
+    """An unknown preset, or an override that does not fit it."""
+
+
+class BaseModelError(SitgesError, ValueError):
+    """A base model that does not fit the architecture (e.g. another hidden size)."""
+
+
+class EmbeddingTypeError(SitgesError, TypeError):
+    """Embeddings of a type the function cannot cut (not a numpy array or torch tensor)."""
+
+
+class RetrievalError(SitgesError, ValueError):
+    """Scores or settings for keyword search and fusion that do not fit together."""
+
+
+class MissingDependencyError(SitgesError, ImportError):
+    """An optional package a feature needs is not installed."""

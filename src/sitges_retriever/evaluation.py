@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from .architecture import MATRYOSHKA_DIMS
-from .card.metrics import CANONICAL_METRICS as CARD_METRICS  # the card's 15 metrics; BM25 reports the same names
-from .card.metrics import dataset_type as evaluator_name  # `dim_384`: the evaluator's and the card's name of a dim
 from .data import IRTask
 from .matryoshka import check_dim, truncate
+from .metrics import CANONICAL_METRICS as CARD_METRICS  # the card's 15 metrics; BM25 reports the same names
+from .metrics import dataset_type as evaluator_name  # `dim_384`: the evaluator's and the card's name of a dim
 from .retrieval import BM25, BM25_WEIGHT, CATALAN, FusionMethod, KeywordAnalyzer, hybrid_scores
 
 BASELINE_NAME = "BM25 (Catalan)"
@@ -25,7 +25,7 @@ HEADLINE_METRICS = ("cosine_ndcg@10", "cosine_mrr@10", "cosine_recall@10", "cosi
 
 def build_evaluator(
     task: IRTask, dims: Sequence[int] = MATRYOSHKA_DIMS, *, batch_size: int = 32, max_seq_length: int | None = None
-):
+) -> Any:
     """One `InformationRetrievalEvaluator` per dim, named `dim_<d>`, cosine scores, in a `SequentialEvaluator`.
 
     Its `sequential_score` is the mean nDCG@10 over the dims. The texts are encoded once per call and cut
@@ -53,26 +53,35 @@ def build_evaluator(
     return evaluator
 
 
-def st_evaluators():
+def st_evaluators() -> tuple[Any, Any]:
     """sentence-transformers' (InformationRetrievalEvaluator, SequentialEvaluator), wherever this release keeps them."""
     try:
         from sentence_transformers.sentence_transformer import evaluation  # 6.x
     except ImportError:
-        from sentence_transformers import evaluation  # 3.x - 5.x
+        from sentence_transformers import evaluation  # type: ignore[attr-defined, no-redef]  # 3.x - 5.x
     return evaluation.InformationRetrievalEvaluator, evaluation.SequentialEvaluator
 
 
 @functools.cache
-def _evaluator_classes():
+def _evaluator_classes() -> tuple[Any, Any]:
     """The classes subclass sentence-transformers' evaluators, so they are made when first needed."""
     InformationRetrievalEvaluator, SequentialEvaluator = st_evaluators()
 
-    class DimEvaluator(InformationRetrievalEvaluator):
+    class DimEvaluator(InformationRetrievalEvaluator):  # type: ignore[misc, valid-type]  # a base chosen at run time
         """An evaluator at one dim that takes full-size embeddings from a cache shared with the other dims."""
 
-        cache: dict | None = None
+        cache: dict[Any, Any] | None = None
+        truncate_dim: int | None
 
-        def embed_inputs(self, model, sentences, encode_fn_name=None, prompt_name=None, prompt=None, **kwargs):
+        def embed_inputs(
+            self,
+            model: Any,
+            sentences: Sequence[str],
+            encode_fn_name: str | None = None,
+            prompt_name: str | None = None,
+            prompt: str | None = None,
+            **kwargs: Any,
+        ) -> Any:
             if self.cache is None:
                 return super().embed_inputs(model, sentences, encode_fn_name, prompt_name, prompt, **kwargs)
             key = (encode_fn_name, prompt_name, prompt, tuple(sentences))
@@ -86,20 +95,20 @@ def _evaluator_classes():
                     self.truncate_dim = dim
             return self.cache[key][..., : self.truncate_dim]
 
-    class MatryoshkaEvaluator(SequentialEvaluator):
+    class MatryoshkaEvaluator(SequentialEvaluator):  # type: ignore[misc, valid-type]
         """Evaluates every dim from one encoding of the queries and corpus per call."""
 
         max_seq_length: int | None = None
         reported: tuple[str, ...] | None = None  # metric names to return (None: all); e.g. a shorter training log
 
-        def __call__(self, model, *args, **kwargs):
-            cache: dict = {}
+        def __call__(self, model: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+            cache: dict[Any, Any] = {}
             for evaluator in self.evaluators:
                 evaluator.cache = cache
             length = model.max_seq_length
             model.max_seq_length = self.max_seq_length or length
             try:
-                results = super().__call__(model, *args, **kwargs)
+                results: dict[str, float] = super().__call__(model, *args, **kwargs)
             finally:
                 model.max_seq_length = length
                 for evaluator in self.evaluators:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .architecture import EMBEDDING_DIM, POOLING_DIR, REPO_ID
 from .errors import HubError, ModelFolderError, ModelNotAvailableError
@@ -28,7 +30,8 @@ def load(
 ):
     """Load the model as a `SentenceTransformer` from a local folder or a Hub id.
 
-    With `dim` (one of MATRYOSHKA_DIMS) `encode` returns embeddings cut to `dim` and L2-normalised again.
+    With `dim` (one of MATRYOSHKA_DIMS) `encode` returns embeddings cut to `dim` and L2-normalised again
+    (pass `normalize_embeddings=False` to `encode` for the plain cut prefix).
     `revision` pins a branch, tag or commit; `offline` (default: HF_HUB_OFFLINE) loads from the local cache only.
     Only safetensors weights are read, and no remote code runs.
     """
@@ -57,7 +60,10 @@ def model_folder(
     """The local folder holding `model`: the path itself, or the Hub snapshot (downloaded if needed)."""
     if Path(model).expanduser().is_dir():
         if revision is not None:
-            raise ValueError(f"revision={revision!r} applies to Hub ids, but {model} is a local folder.")
+            raise ModelFolderError(
+                f"revision={revision!r} applies to Hub ids, but {model} is a local folder: drop the revision, "
+                "or give the Hub id."
+            )
         return Path(model).expanduser()
     if str(model).count("/") != 1 or str(model).startswith((".", "/", "~")):
         raise ModelNotAvailableError(
@@ -109,16 +115,22 @@ def _download(repo_id: str, *, revision: str | None, offline: bool | None, token
         ) from error
 
 
-def _renormalizing(model):
-    """Make `encode` (and encode_query / encode_document, which call it) return unit-length cut vectors."""
-    encode = model.encode
+def _renormalizing(model: Any) -> Any:
+    """Make `encode`, `encode_query` and `encode_document` return unit-length cut vectors, unless the caller
+    passes `normalize_embeddings=False` (then the plain cut prefix). Each is wrapped: encode_query passes its own
+    default (False) on to encode explicitly."""
 
-    @functools.wraps(encode)
-    def encode_cut_and_normalized(*args, **kwargs):
-        kwargs["normalize_embeddings"] = True
-        return encode(*args, **kwargs)
+    def defaulting_to_normalized(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def cut_and_normalized(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("normalize_embeddings", True)
+            return method(*args, **kwargs)
 
-    model.encode = encode_cut_and_normalized
+        return cut_and_normalized
+
+    for name in ("encode", "encode_query", "encode_document"):
+        if hasattr(model, name):
+            setattr(model, name, defaulting_to_normalized(getattr(model, name)))
     return model
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from .architecture import EMBEDDING_DIM, MATRYOSHKA_DIMS
-from .errors import DimensionError
+from .errors import DimensionError, EmbeddingTypeError
 
-Embeddings = TypeVar("Embeddings")
+if TYPE_CHECKING:
+    import torch
 
 
 def check_dim(dim: int, *, embedding_dim: int = EMBEDDING_DIM, trained_dims: tuple[int, ...] = MATRYOSHKA_DIMS) -> int:
@@ -24,13 +25,16 @@ def check_dim(dim: int, *, embedding_dim: int = EMBEDDING_DIM, trained_dims: tup
         )
     if dim not in trained_dims:
         raise DimensionError(
-            f"dim {dim} is not a size the model was trained at with MatryoshkaLoss; "
-            f"use one of {list(trained_dims)}."
+            f"dim {dim} is not a size the model was trained at with MatryoshkaLoss; use one of {list(trained_dims)}."
         )
     return dim
 
 
-def truncate(embeddings: Embeddings, dim: int, *, normalize: bool = True) -> Embeddings:
+@overload
+def truncate(embeddings: np.ndarray, dim: int, *, normalize: bool = True) -> np.ndarray: ...
+@overload
+def truncate(embeddings: torch.Tensor, dim: int, *, normalize: bool = True) -> torch.Tensor: ...
+def truncate(embeddings: Any, dim: int, *, normalize: bool = True) -> Any:
     """Cut embeddings (numpy or torch; one vector or a batch) to their first `dim` values.
 
     With `normalize` (the default) the cut vectors are L2-normalised again, so cosine similarity and
@@ -46,9 +50,9 @@ def truncate(embeddings: Embeddings, dim: int, *, normalize: bool = True) -> Emb
 
     if isinstance(embeddings, torch.Tensor):
         check_dim(dim, embedding_dim=embeddings.shape[-1])
-        cut = embeddings[..., :dim].clone()
-        return torch.nn.functional.normalize(cut, p=2, dim=-1) if normalize else cut
-    raise TypeError(
+        prefix = embeddings[..., :dim].clone()
+        return torch.nn.functional.normalize(prefix, p=2, dim=-1) if normalize else prefix
+    raise EmbeddingTypeError(
         f"truncate takes a numpy array or a torch tensor, not {type(embeddings).__name__}; "
         "pass model.encode(...) output, or wrap lists with numpy.asarray."
     )

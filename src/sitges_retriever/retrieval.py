@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import SitgesError
+from .errors import MissingDependencyError, RetrievalError
 
 BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}
 FusionMethod = Literal["weighted", "rrf"]
@@ -56,7 +56,9 @@ def catalan_stopwords() -> frozenset[str]:
     try:
         import stopwordsiso
     except ImportError as error:
-        raise SitgesError("Catalan stop words need the stopwordsiso package: pip install stopwordsiso.") from error
+        raise MissingDependencyError(
+            "Catalan stop words need the stopwordsiso package: pip install stopwordsiso."
+        ) from error
     return frozenset(stopwordsiso.stopwords("ca"))
 
 
@@ -66,7 +68,7 @@ def _stemmer(stem: bool) -> Any:
     try:
         import Stemmer
     except ImportError as error:
-        raise SitgesError(
+        raise MissingDependencyError(
             "The Catalan BM25 needs PyStemmer: pip install PyStemmer (the `train` extra has it)."
         ) from error
     return Stemmer.Stemmer("catalan")
@@ -86,7 +88,10 @@ class BM25:
         self.size = len(corpus)
 
     def _query_ids(self, queries: Sequence[str]) -> list[list[int]]:
-        return self._tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+        ids: list[list[int]] = self._tokenizer.tokenize(
+            list(queries), update_vocab=False, return_as="ids", show_progress=False
+        )
+        return ids
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         """A (queries, documents) array of BM25 scores."""
@@ -95,7 +100,10 @@ class BM25:
 
     def rank(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Each query's top `k` document indices and their scores, best first."""
-        return self._index.retrieve(self._query_ids(queries), k=min(k, self.size), show_progress=False, n_threads=1)
+        documents, scores = self._index.retrieve(
+            self._query_ids(queries), k=min(k, self.size), show_progress=False, n_threads=1
+        )
+        return documents, scores
 
 
 def normalize_scores(scores: np.ndarray) -> np.ndarray:
@@ -103,7 +111,8 @@ def normalize_scores(scores: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     low = scores.min(axis=-1, keepdims=True)
     span = scores.max(axis=-1, keepdims=True) - low
-    return np.divide(scores - low, span, out=np.zeros_like(scores), where=span > 0)
+    normalized: np.ndarray = np.divide(scores - low, span, out=np.zeros_like(scores), where=span > 0)
+    return normalized
 
 
 def fuse(
@@ -121,14 +130,16 @@ def fuse(
     """
     dense, keyword = np.atleast_2d(dense), np.atleast_2d(keyword)
     if dense.shape != keyword.shape:
-        raise ValueError(f"dense scores {dense.shape} and keyword scores {keyword.shape} must cover the same documents")
+        raise RetrievalError(
+            f"dense scores {dense.shape} and keyword scores {keyword.shape} must cover the same documents"
+        )
     if method == "weighted":
         if not 0 <= weight <= 1:
-            raise SitgesError(f"The keyword weight must be between 0 and 1, not {weight}.")
+            raise RetrievalError(f"The keyword weight must be between 0 and 1, not {weight}.")
         return (1 - weight) * normalize_scores(dense) + weight * normalize_scores(keyword)
     if method == "rrf":
         return 1 / (rrf_k + _ranks(dense)) + 1 / (rrf_k + _ranks(keyword))
-    raise SitgesError(f"Unknown fusion method {method!r}; use 'weighted' or 'rrf'.")
+    raise RetrievalError(f"Unknown fusion method {method!r}; use 'weighted' or 'rrf'.")
 
 
 def hybrid_scores(
