@@ -49,17 +49,46 @@ def test_a_dimension_the_model_was_not_trained_at_is_refused():
         build_evaluator(TASK, dims=(512,))
 
 
-def test_the_report_has_all_15_metrics_per_dimension_and_the_bm25_line(tiny_model):
+def test_the_report_has_all_15_metrics_for_the_model_bm25_and_hybrid(tiny_model):
     report = evaluate(tiny_model, TASK)
-    assert list(report.metrics) == list(MATRYOSHKA_DIMS)
-    for values in report.metrics.values():
+    assert list(report.metrics) == list(MATRYOSHKA_DIMS) == list(report.hybrid)
+    for values in [*report.metrics.values(), *report.hybrid.values(), report.baseline]:
         assert list(values) == list(CARD_METRICS)
         assert all(0.0 <= value <= 1.0 for value in values.values())
-    assert list(report.baseline) == list(CARD_METRICS)
     lines = report.table().splitlines()
-    assert [line.split()[0] for line in lines[2:]] == [f"dim_{d}" for d in MATRYOSHKA_DIMS] + ["BM25"]
-    assert lines[1].split() == [name.removeprefix("cosine_") for name in CARD_METRICS]
+    labels = [line.rsplit(None, 5)[0].strip() for line in lines[2:-1]]
+    assert labels == [f"model dim_{d}" for d in MATRYOSHKA_DIMS] + ["BM25 (Catalan)"] + [
+        f"hybrid dim_{d}" for d in MATRYOSHKA_DIMS
+    ]
+    assert max(map(len, lines)) <= 100
     assert report.results()["dim_64_cosine_ndcg@10"] == report.metrics[64]["cosine_ndcg@10"]
+
+
+def test_the_models_metrics_are_sentence_transformers_own(tiny_model):
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+    report = evaluate(tiny_model, TASK, baseline=False)
+    for dim in MATRYOSHKA_DIMS:
+        theirs = InformationRetrievalEvaluator(
+            TASK.queries, TASK.corpus, TASK.relevant_docs, truncate_dim=dim, write_csv=False
+        )(tiny_model)
+        assert report.metrics[dim] == pytest.approx(theirs)
+
+
+def test_json_has_the_three_systems_side_by_side(tiny_model):
+    as_json = evaluate(tiny_model, TASK, dims=(384, 64)).to_dict()
+    assert set(as_json["dense"]) == set(as_json["hybrid"]) == {"384", "64"}
+    assert as_json["dense"]["64"]["ndcg@10"] == evaluate(tiny_model, TASK, dims=(64,)).metrics[64]["cosine_ndcg@10"]
+    assert "ndcg@10" in as_json["bm25"] and "ndcg@10" in as_json["hybrid"]["384"]
+
+
+def test_hybrid_finds_what_either_side_alone_finds_on_this_task(tiny_model):
+    """The toy questions share their words with their document, so BM25 is perfect and the random tiny model
+    is not; with the keyword side fully weighted the hybrid ranks as BM25, with none as the model."""
+    keyword_only = evaluate(tiny_model, TASK, dims=(384,), bm25_weight=1.0)
+    dense_only = evaluate(tiny_model, TASK, dims=(384,), bm25_weight=0.0)
+    assert keyword_only.hybrid[384]["cosine_ndcg@10"] == pytest.approx(keyword_only.baseline["cosine_ndcg@10"])
+    assert dense_only.hybrid[384]["cosine_accuracy@1"] == pytest.approx(dense_only.metrics[384]["cosine_accuracy@1"])
 
 
 def test_a_model_folder_is_evaluated_like_the_model(tiny_model, tiny_model_dir):
