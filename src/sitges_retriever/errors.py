@@ -27,3 +27,7 @@ class CardError(SitgesError, ValueError):
 
 class HubError(SitgesError, RuntimeError):
     """A Hub operation refused or failed, with what to do about it."""
+
+
+class SearchIndexError(SitgesError, OSError):
+    """A search index that is missing, damaged, busy, or built for another model."""
