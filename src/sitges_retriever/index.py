@@ -160,7 +160,9 @@ class Index:
         ids are dropped. Building with another model than the index records is refused unless `recreate`.
         """
         started = time.perf_counter()
-        procedures = list(corpus) if _is_procedures(corpus) else load_procedures(corpus)  # type: ignore[arg-type]
+        procedures: list[Procedure] = (
+            list(corpus) if _is_procedures(corpus) else load_procedures(corpus)  # type: ignore[arg-type]
+        )
         if not procedures:
             raise DataError("The corpus holds no procedures; give a file with at least one row with a 'text'.")
         if duplicates := sorted(i for i, n in Counter(p.id for p in procedures).items() if n > 1)[:3]:
@@ -224,13 +226,14 @@ class Index:
             p.id: store.digest(json.dumps([p.title, p.text, p.extra], sort_keys=True, default=str)) for p in procedures
         }
         reuse = {i for i, hashes in old.items() if hashes["vectors"] and texts.get(i) == hashes.get(_HASH_KEY)}
-        counts = {
+        done: dict[str, Any] = {
+            "documents": len(procedures),
+            "where": self.where,
             "new": sum(p.id not in old for p in procedures),
             "changed": sum(p.id in old and p.id not in reuse for p in procedures),
             "unchanged": len(reuse & texts.keys()),
             "removed": len(old.keys() - texts.keys()),
         }
-        done = dict(documents=len(procedures), where=self.where, **counts)
         same_rows = all(old.get(i, {}).get(_ROW_KEY) == h for i, h in rows.items())
         if current and len(reuse) == len(rows) == len(old) and same_rows:
             return BuildReport(seconds=time.perf_counter() - started, **done)  # nothing changed: nothing to write
@@ -294,15 +297,14 @@ class Index:
             )
         if not questions:
             return []
-        dense = self._encode_queries(questions) if mode != "bm25" else None
-        sparse = store.query_sparse_vectors(questions) if mode != "dense" else None
+        dense = self._encode_queries(questions) if mode != "bm25" else np.zeros((len(questions), 0))
+        sparse = store.query_sparse_vectors(questions) if mode != "dense" else []
         requests = store.Requests(stored, dim, prefetch)
         if mode == "dense":
             results = self._batch([requests.dense(q, top_k) for q in dense])
             ranked = [[(point.id, point.score) for point in points] for points in results]
         elif mode == "bm25":
-            results = self._batch([requests.sparse(q, top_k) for q in sparse if q is not None])
-            found = iter(results)
+            found = iter(self._batch([requests.sparse(q, top_k) for q in sparse if q is not None]))
             ranked = [[(p.id, p.score) for p in next(found)] if q is not None else [] for q in sparse]
         else:
             ranked = store.hybrid(self._batch, requests, dense, sparse, top_k, depth, method, weight)

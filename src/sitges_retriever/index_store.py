@@ -259,7 +259,7 @@ def hybrid(
             else None
         )
     looked = iter(batch([r for r in lookups if r is not None]))
-    ranked = []
+    ranked: list[list[tuple[Any, float]]] = []
     for n, (d_scores, s_scores) in enumerate(sides):
         for request, scores in zip(lookups[2 * n : 2 * n + 2], (d_scores, s_scores), strict=True):
             if request is not None:
