@@ -73,6 +73,8 @@ class Procedure:
     title: str
     text: str
     questions: tuple[str, ...] = field(default=())
+    #: The corpus row's other fields (e.g. url, category), kept for an index's payload.
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 # --------------------------------------------------------------------------- pairs in
@@ -324,7 +326,11 @@ def load_procedures(path: str | Path | None = None) -> list[Procedure]:
         title = record.get("title") or _title(text)
         procedures.append(
             Procedure(
-                id=str(record.get("id", len(procedures))), title=str(title), text=text, questions=tuple(questions)
+                id=str(record.get("id", len(procedures))),
+                title=str(title),
+                text=text,
+                questions=tuple(questions),
+                extra={k: v for k, v in record.items() if k not in ("id", "title", "text", "questions")},
             )
         )
     if not procedures:

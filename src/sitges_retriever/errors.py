@@ -50,3 +50,7 @@ class RetrievalError(SitgesError, ValueError):
 
 class MissingDependencyError(SitgesError, ImportError):
     """An optional package a feature needs is not installed."""
+
+
+class SearchIndexError(SitgesError, OSError):
+    """A search index that is missing, damaged, busy, or built for another model."""
