@@ -48,7 +48,7 @@ def test_hybrid_scores_fuse_each_querys_top_candidates_only():
     dense, keyword = rng.random((2, 300)), rng.random((2, 300))
     hybrid = hybrid_scores(dense, keyword, depth=10)
     for row in range(2):
-        candidates = set(np.argsort(-dense[row])[:10]) | set(np.argsort(-keyword[row])[:10])
+        candidates = set(np.argsort(-dense[row])[:10]) | set(np.argsort(-keyword[row])[:10])  # all positive
         assert set(np.flatnonzero(np.isfinite(hybrid[row]))) == candidates
         ids = sorted(candidates)
         assert hybrid[row, ids] == pytest.approx(fuse(dense[row, ids], keyword[row, ids])[0])
@@ -59,3 +59,9 @@ def test_bad_fusion_settings_are_refused():
         fuse(np.ones((1, 2)), np.ones((1, 2)), weight=2)
     with pytest.raises(SitgesError, match="rrf"):
         fuse(np.ones((1, 2)), np.ones((1, 2)), method="max")  # type: ignore[arg-type]
+
+
+def test_documents_sharing_no_word_with_the_question_are_no_keyword_candidates():
+    dense = np.array([[0.9, 0.8, 0.1, 0.2, 0.3]])
+    keyword = np.array([[0.0, 0.0, 0.0, 0.0, 2.0]])
+    assert set(np.flatnonzero(np.isfinite(hybrid_scores(dense, keyword, depth=2)[0]))) == {0, 1, 4}

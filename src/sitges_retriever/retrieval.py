@@ -151,7 +151,8 @@ def hybrid_scores(
     depth: int = HYBRID_DEPTH,
 ) -> np.ndarray:
     """Hybrid scores for (queries, documents) arrays: each query's candidates are its top `depth` documents by
-    dense or by keyword score, fused among themselves with `fuse`; every other document gets -inf.
+    dense score and its top `depth` by keyword score (among those with a positive one), fused among themselves
+    with `fuse`; every other document gets -inf.
 
     Fusing over the candidates, not the whole corpus, is what an index can compute (prefetch both sides, then
     look up the other side's score of each candidate), so the index ranks exactly as evaluation does.
@@ -160,7 +161,9 @@ def hybrid_scores(
     out = np.full(dense.shape, -np.inf)
     k = min(depth, dense.shape[-1])
     for row, (d, w) in enumerate(zip(dense, keyword, strict=True)):
-        candidates = np.union1d(np.argpartition(-d, k - 1)[:k], np.argpartition(-w, k - 1)[:k])
+        matched = np.flatnonzero(w > 0)  # a document sharing no term with the question is no keyword candidate
+        keyword_top = matched[np.argsort(-w[matched], kind="stable")[:k]]
+        candidates = np.union1d(np.argpartition(-d, k - 1)[:k], keyword_top)
         out[row, candidates] = fuse(d[candidates], w[candidates], method=method, weight=weight)[0]
     return out
 
