@@ -17,7 +17,7 @@ from .errors import MissingDependencyError, RetrievalError
 BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}
 FusionMethod = Literal["weighted", "rrf"]
 #: The keyword side's share in weighted fusion, chosen on held-out ViquiQuAD pairs (benchmarks/README.md).
-BM25_WEIGHT = 0.3
+BM25_WEIGHT = 0.5
 #: Reciprocal-rank fusion's constant (Cormack et al. 2009).
 RRF_K = 60
 #: Hybrid ranking fuses each query's candidates: its top HYBRID_DEPTH documents by either side.

@@ -1,0 +1,67 @@
+"""Choose the hybrid's fusion without the test set: nDCG@10 on ViquiQuAD's held-out tenth for each setting.
+
+The held-out tenth is the one `train` keeps out (split by positive, seed 42); the model is one trained on the
+other nine tenths (e.g. by tune_recipe.py). Prints a table and writes benchmarks/fusion.json.
+
+    python benchmarks/tune_fusion.py benchmarks/runs/tune/frozen
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from ir_stats import per_query_ndcg  # noqa: E402
+
+from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
+from sitges_retriever.data import ir_task_from_pairs, read_pairs, split_pairs  # noqa: E402
+from sitges_retriever.evaluation import encode  # noqa: E402
+from sitges_retriever.retrieval import BM25, hybrid_scores  # noqa: E402
+from sitges_retriever.training import DEFAULT  # noqa: E402
+
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="a model folder trained without the held-out tenth")
+    parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--pairs", default="pairs_sentence.jsonl")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "fusion.json")
+    args = parser.parse_args(argv)
+    train_pairs, held_out = split_pairs(
+        read_pairs(args.data_root / "viquiquad_train" / args.pairs), test_size=DEFAULT.held_out, seed=DEFAULT.seed
+    )
+    task = ir_task_from_pairs(held_out, train_pairs.positive)
+    queries, corpus = list(task.queries.values()), list(task.corpus.values())
+    model = load(args.model)
+    query_vectors, document_vectors = encode(model, queries, "query"), encode(model, corpus, "document")
+    keyword = BM25(corpus).scores(queries)
+    rows: dict[str, dict[str, float]] = {}
+    settings = [(f"weighted {w:g}", "weighted", w) for w in WEIGHTS] + [("rrf", "rrf", 0.0)]
+    for name, method, weight in settings:
+        rows[name] = {}
+        for dim in MATRYOSHKA_DIMS:
+            dense = truncate(query_vectors, dim) @ truncate(document_vectors, dim).T
+            scores = hybrid_scores(dense, keyword, method=method, weight=weight)  # type: ignore[arg-type]
+            rows[name][str(dim)] = round(float(per_query_ndcg(scores, task).mean()), 4)
+    bm25 = round(float(per_query_ndcg(keyword, task).mean()), 4)
+    print(f"held-out: {len(queries)} queries, {len(corpus)} documents; BM25 alone {bm25}")
+    print("| fusion | " + " | ".join(f"@{d}" for d in MATRYOSHKA_DIMS) + " | mean |")
+    print("|:--|" + "--:|" * (len(MATRYOSHKA_DIMS) + 1))
+    for name, values in rows.items():
+        mean = sum(values.values()) / len(values)
+        print(f"| {name} | " + " | ".join(f"{v:.4f}" for v in values.values()) + f" | {mean:.4f} |")
+    result = {"model": str(args.model), "held_out_queries": len(queries), "bm25": bm25, "fusion": rows}
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
