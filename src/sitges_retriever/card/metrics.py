@@ -6,8 +6,21 @@ import re
 
 #: What InformationRetrievalEvaluator reports with its default k values, in the card's order.
 METRIC_KEYS: tuple[str, ...] = (
-    *(f"{name}@{k}" for name in ("accuracy", "precision", "recall") for k in (1, 3, 5, 10)),
-    *("ndcg@10", "mrr@10", "map@100"),
+    "accuracy@1",
+    "accuracy@3",
+    "accuracy@5",
+    "accuracy@10",
+    "precision@1",
+    "precision@3",
+    "precision@5",
+    "precision@10",
+    "recall@1",
+    "recall@3",
+    "recall@5",
+    "recall@10",
+    "ndcg@10",
+    "mrr@10",
+    "map@100",
 )
 #: The metric names the card may carry (model-index `type`s and the `metrics:` list).
 CANONICAL_METRICS: tuple[str, ...] = tuple(f"cosine_{key}" for key in METRIC_KEYS)

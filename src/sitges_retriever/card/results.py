@@ -1,13 +1,9 @@
-"""Read InformationRetrievalEvaluator output into one structure: dimension -> the card's 15 cosine metrics.
+"""Read InformationRetrievalEvaluator output (evaluators named `dim_N`) into: dimension -> the card's 15 metrics.
 
-Three forms are read, as sentence-transformers (3.0 up to 6.x) produces them for evaluators named `dim_N`:
-- the dict an `InformationRetrievalEvaluator` or `SequentialEvaluator` returns (`dim_384_cosine_ndcg@10`,
-  `sequential_score`; the trainer's `eval_` prefix is accepted), or that dict saved as a JSON file;
-- the CSV files they write (`Information-Retrieval_evaluation_dim_384_results.csv`, columns such as
-  `cosine-NDCG@10`; the last row is the latest), one file or a folder of them (its `eval/` subfolder too);
-- the normalised form itself, `{384: {"cosine_ndcg@10": ...}}`, so the output of `read_results` reads back.
-Other score functions (`dot`), other k values and other evaluators' keys are skipped; a `dim_X_cosine_*` key
-whose X is not a positive whole number is refused, since skipping it would hide results.
+Read: the dict an `InformationRetrievalEvaluator` / `SequentialEvaluator` returns (`dim_384_cosine_ndcg@10`, an
+`eval_` prefix too), that dict as a JSON file, the CSV files they write (one, or a folder; the last row counts),
+and `{384: {"cosine_ndcg@10": ...}}` itself. Other score functions and k values are skipped; a `dim_X_cosine_*`
+key whose X is not a positive whole number is refused, since skipping it would hide results.
 """
 
 from __future__ import annotations
@@ -34,10 +30,7 @@ _DICT_KEY = re.compile(r"(?:^|_)dim([^a-z].*?)?_(?:cosine|cos_sim)_([a-z]+@\d+)$
 _CSV_FILE = re.compile(r"^Information-Retrieval_evaluation_(.*)_results\.csv$")
 _CSV_COLUMN = re.compile(r"^(?:cosine|cos_sim)-([A-Za-z]+@\d+)$")
 _DIM_NAME = re.compile(r"(?:^|_)dim_([1-9]\d*)$")
-_NAMING_HINT = (
-    "Name one InformationRetrievalEvaluator per dimension dim_N, e.g. "
-    "InformationRetrievalEvaluator(..., name='dim_384', truncate_dim=384)."
-)
+_NAMING_HINT = "Name one evaluator per dimension: InformationRetrievalEvaluator(..., name='dim_384', truncate_dim=384)."
 
 
 def read_results(source: ResultsSource) -> Results:
@@ -141,9 +134,7 @@ def _from_json(path: Path) -> Results:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise CardError(
-            f"{path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
-        ) from error
+        raise CardError(f"{path} is not valid JSON (line {error.lineno}: {error.msg}).") from error
     except (OSError, UnicodeDecodeError) as error:
         raise CardError(f"Cannot read {path}: {error}.") from error
     if not isinstance(data, Mapping):

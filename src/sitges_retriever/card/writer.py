@@ -29,14 +29,16 @@ from .results import Results, ResultsSource, identical_sizes, read_results
 TEMPLATE = "template.md"
 #: The front-matter keys `update_card` writes; every other key is the maintainer's.
 GENERATED_KEYS = ("base_model", "tags", "metrics", "model-index")
+PathLike = str | os.PathLike[str]
+Training = Mapping[str, Any] | None
 
 
 def update_card(
-    card_path: str | os.PathLike[str] = "model_card.md",
+    card_path: PathLike = "model_card.md",
     results: ResultsSource | None = None,
     *,
     model_name: str | None = None,
-    training: Mapping[str, Any] | None = None,
+    training: Training = None,
     from_template: bool = False,
 ) -> Path:
     """Write `results` (evaluator output in any form `read_results` takes) and/or `training` details into a card.
@@ -90,13 +92,7 @@ def update_card(
     return path.resolve()
 
 
-def write_folder_card(
-    folder: str | os.PathLike[str],
-    results: ResultsSource | None = None,
-    *,
-    training: Mapping[str, Any] | None = None,
-    model_name: str | None = None,
-) -> Path:
+def write_folder_card(folder: PathLike, results: ResultsSource | None = None, *, training: Training = None) -> Path:
     """Write or update the card of a model folder as its `README.md` (what the Hub shows); return its path.
 
     A missing README.md starts from the folder's own `model_card.md` when there is one (which is then moved into
@@ -107,10 +103,10 @@ def write_folder_card(
         raise CardError(f"{folder} is not a model folder; write the model there first (save_model or train).")
     readme, legacy = folder / "README.md", folder / "model_card.md"
     if readme.exists() or not legacy.is_file():
-        return update_card(readme, results, training=training, model_name=model_name)
+        return update_card(readme, results, training=training)
     shutil.copy2(legacy, readme)
     try:
-        update_card(readme, results, training=training, model_name=model_name, from_template=False)
+        update_card(readme, results, training=training)
     except BaseException:
         readme.unlink()
         raise
@@ -120,10 +116,10 @@ def write_folder_card(
 
 def eval_results(results: Results) -> list[EvalResult]:
     """huggingface_hub `EvalResult`s for `results`, in the shape sentence-transformers writes."""
+    task = {"task_type": TASK_TYPE, "task_name": TASK_NAME}
     return [
         EvalResult(
-            task_type=TASK_TYPE,
-            task_name=TASK_NAME,
+            **task,
             dataset_type=dataset_type(dim),
             dataset_name=dataset_name(dim),
             metric_type=metric,
