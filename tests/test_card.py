@@ -346,10 +346,13 @@ def test_a_missing_card_starts_from_the_template_and_markers_are_inserted(tmp_pa
     assert check_card(card) == [] and "## Citation" in card.read_text()
 
     bare = tmp_path / "bare.md"
-    bare.write_text("---\nbase_model: a/b\n---\n# Card\n\nIntro.\n\n## Training Details\n\nHow.\n\n## Citation\n\nX\n")
+    bare.write_text(
+        "---\nbase_model: a/b\n---\n# Card\n\nIntro.\n\n```bash\n# training: a comment, not a heading\n```\n\n"
+        "## Training Details\n\nHow.\n\n## Citation\n\nX\n"
+    )
     update_card(bare, synthetic_results([384]), training={"dataset_size": 3})
     text = bare.read_text()
-    assert text.index("Intro.") < text.index(START.format("metrics")) < text.index("## Training Details")
+    assert text.index("a comment, not") < text.index(START.format("metrics")) < text.index("## Training Details")
     assert text.index("How.") < text.index(START.format("training")) < text.index("## Citation")
     assert text.endswith("## Citation\n\nX\n")
 

@@ -97,7 +97,7 @@ def _check_model_index(index: Any, found: list[tuple[str, str]]) -> Results | No
         return None
     results: dict[int, dict[str, Any]] = {}
     complete = True
-    for result in (result for entry in entries for result in entry["results"]):
+    for result in (result for entry in entries if entry for result in entry["results"]):
         dataset = result.get("dataset") if isinstance(result, dict) else None
         dim = dim_of_dataset_type(dataset.get("type")) if isinstance(dataset, dict) else None
         if dim is None or dim in results:
@@ -165,7 +165,7 @@ def _check_tables(lines: list[str], lines_before: int, found: list[tuple[str, st
         if not _METRIC_ROW.match(lines[index]):
             index += 1
             continue
-        first, caption = index, []
+        first, caption = index, list[str]()
         while index < len(lines) and _METRIC_ROW.match(lines[index]):
             index += 1
         for line in reversed(lines[previous_end + 1 : first]):  # up to 3 lines above, stopping at a heading

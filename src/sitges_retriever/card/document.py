@@ -21,10 +21,9 @@ from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from ..errors import CardError
 
 METRICS, TRAINING = "metrics", "training"
-#: Where a missing section goes: after the part whose heading names the first word, else before the others.
-_PLACES = {METRICS: ("evaluation", ("training", "citation")), TRAINING: ("training", ("limitations", "citation"))}
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+#: A missing section goes before the first heading naming one of these words, else at the end of the body.
+_LATER = {METRICS: ("training", "limitations", "citation"), TRAINING: ("limitations", "citation", "bibtex")}
+_BLOCKS = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}).*?^[ \t]{0,3}\1|^#{1,6}[ \t]+([^\n]*)$", re.M | re.S)
 #: Front-matter keys the Hub reads as a string or a list of strings, and as a string only.
 _LISTS, _STRINGS = ("tags", "metrics", "language", "base_model"), ("license", "library_name", "pipeline_tag")
 
@@ -82,7 +81,7 @@ def parse_card(text: str, source: str = "the card") -> Card:
 
 def dump_yaml(data: dict[str, Any], newline: str = "\n") -> str:
     """`data` as front matter text (without the final newline), in the Hub's layout."""
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=float("inf"), line_break=newline)
+    text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=float("inf"), line_break=newline)
     return text.removesuffix(newline)
 
 
@@ -136,36 +135,18 @@ def wrap(name: str, content: str) -> str:
 
 
 def put_section(card: Card, body: str, name: str, content: str) -> str:
-    """`body` with section `name` replaced by `content` (from `wrap`), or inserted where `_PLACES` says."""
+    """`body` with section `name` replaced by `content` (from `wrap`), or inserted before the heading of a later part
+    (`_LATER`; headings in fenced code do not count), else at the end."""
     content, newline = content.replace("\n", card.newline), card.newline
     span = section(body, name, card.source)
     if span is not None:
         return body[: span[0]] + content + body[span[1] :]
-    after, before = _PLACES[name]
-    headings, at = _headings(body), len(body)
-    found = [i for i, (_, _, title) in enumerate(headings) if after in title.lower()]
-    if found:
-        level = headings[found[0]][1]
-        at = next((offset for offset, lvl, _ in headings[found[0] + 1 :] if lvl <= level), at)
-    else:
-        at = next((offset for offset, _, title in headings if any(w in title.lower() for w in before)), at)
+    headings = (m for m in _BLOCKS.finditer(body) if m.group(2) is not None)
+    at = next((m.start() for m in headings if any(word in m.group(2).lower() for word in _LATER[name])), len(body))
     start, rest = body[:at], body[at:]
     start += newline if start and not start.endswith("\n") else ""
     lead = "" if not start or start.endswith(newline * 2) else newline
     return start + lead + content + newline + (newline if rest else "") + rest
-
-
-def _headings(body: str) -> list[tuple[int, int, str]]:
-    """(offset, level, title) of each ATX heading outside fenced code blocks."""
-    headings, fence, offset = [], None, 0
-    for line in re.findall(r"[^\n]*\n|[^\n]+$", body):
-        fenced = _FENCE.match(line)
-        if fenced and (fence is None or fenced.group(1).startswith(fence)):
-            fence = fenced.group(1)[0] * 3 if fence is None else None
-        elif fence is None and (heading := _HEADING.match(line.rstrip("\r\n"))):
-            headings.append((offset, len(heading.group(1)), heading.group(2)))
-        offset += len(line)
-    return headings
 
 
 def atomic_write(path: Path, text: str) -> None:

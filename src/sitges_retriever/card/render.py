@@ -27,10 +27,25 @@ from .document import METRICS, TRAINING, wrap
 from .metrics import CANONICAL_METRICS, HEADLINE_KEYS, METRIC_KEYS, dataset_name
 from .results import Results
 
-TRAINING_KEYS = ("base_model", "base_origin", "dataset_size", "token_stats", "loss", "hyperparameters", "log")
+TRAINING_KEYS: tuple[str, ...] = (
+    "base_model",
+    "base_origin",
+    "dataset_size",
+    "token_stats",
+    "loss",
+    "hyperparameters",
+    "log",
+)
 TRAINING_KEYS += ("baseline", "framework_versions")
 #: The distributions whose versions the card lists, beside Python's.
-FRAMEWORKS = ("sentence-transformers", "transformers", "torch", "huggingface_hub", "tokenizers", "accelerate")
+FRAMEWORKS: tuple[str, ...] = (
+    "sentence-transformers",
+    "transformers",
+    "torch",
+    "huggingface_hub",
+    "tokenizers",
+    "accelerate",
+)
 FRAMEWORKS += ("datasets", "sitges-retriever")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _LOSS_NAME = re.compile(r"\b([A-Z]\w*Loss)\b")
@@ -181,7 +196,8 @@ def _check_baseline(baseline: Any) -> dict[str, Any]:
 def _mapping(training: dict[str, Any], key: str) -> Mapping[Any, Any]:
     if not isinstance(training.get(key, {}), Mapping):
         raise CardError(f"training[{key!r}] must be a mapping, not {type(training[key]).__name__}.")
-    return training.get(key, {})
+    value: Mapping[Any, Any] = training.get(key, {})
+    return value
 
 
 def _is_number(value: Any) -> bool:

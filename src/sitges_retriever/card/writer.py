@@ -68,7 +68,7 @@ def update_card(
         data.update(training_fields(details, [tags] if isinstance(tags, str) else tags))
     if checked is not None:
         name = model_name or _model_name(card.data)
-        index = ModelCardData(model_name=name, eval_results=eval_results(checked)).to_dict()["model-index"]
+        index = ModelCardData(model_name=name, eval_results=eval_results(checked)).to_dict()["model-index"]  # type: ignore[no-untyped-call]
         data = _merge(data, {"metrics": list(CANONICAL_METRICS), "model-index": index})
     line = document.comment_line(card) if data != card.data and not from_template else None
     if line is not None:
@@ -116,10 +116,10 @@ def write_folder_card(folder: PathLike, results: ResultsSource | None = None, *,
 
 def eval_results(results: Results) -> list[EvalResult]:
     """huggingface_hub `EvalResult`s for `results`, in the shape sentence-transformers writes."""
-    task = {"task_type": TASK_TYPE, "task_name": TASK_NAME}
     return [
         EvalResult(
-            **task,
+            task_type=TASK_TYPE,
+            task_name=TASK_NAME,
             dataset_type=dataset_type(dim),
             dataset_name=dataset_name(dim),
             metric_type=metric,
@@ -186,5 +186,5 @@ def _merge(data: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def _model_name(data: dict[str, Any]) -> str:
     index = data.get("model-index")
     if isinstance(index, list) and index and isinstance(index[0], dict) and isinstance(index[0].get("name"), str):
-        return index[0]["name"]
+        return str(index[0]["name"])
     return REPO_ID.split("/")[-1]
