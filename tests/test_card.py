@@ -663,3 +663,10 @@ def test_a_refused_folder_card_leaves_the_folder_as_it_was(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["model_card.md"] and legacy.read_bytes() == before
     with pytest.raises(CardError, match="not a model folder"):
         write_folder_card(tmp_path / "missing", synthetic_results([384]))
+
+
+def test_an_update_with_nothing_to_write_is_refused_and_creates_nothing(tmp_path):
+    with pytest.raises(CardError, match="Nothing to write"):
+        update_card(tmp_path / "typo.md")
+    assert list(tmp_path.iterdir()) == []
+    assert update_card(tmp_path / "new.md", from_template=True).read_text() == template_text()

@@ -50,7 +50,7 @@ def update_card(
     card, whose prose is the template). Returns the card's path.
     """
     path = Path(card_path)
-    if results is None and training is None and not from_template and path.exists():
+    if results is None and training is None and not from_template:
         raise CardError("Nothing to write: give evaluation results, training details, or both.")
     checked = _allowed(read_results(results)) if results is not None else None
     details = check_training(training) if training is not None else None
