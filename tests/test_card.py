@@ -432,7 +432,7 @@ def test_check_finds_each_defect_and_never_writes(tmp_path):
     wrong_metric[384]["dot_ndcg@10"] = 0.5
     cases = {
         "impossible-dimension": card_text({**synthetic_results([512], seed=3), **good}),
-        "duplicate-results": card_text({384: good[384], 256: dict(good[384]), 128: good[128]}),
+        "duplicate-results": card_text({384: good[384], 256: dict(good[384]), 128: dict(good[384])}),
         "unknown-metric": card_text(wrong_metric),
         "missing-metric": card_text({384: {"cosine_ndcg@10": 0.5}}),
         "missing-base-model": card_text(good, base_model=None),
@@ -604,6 +604,13 @@ def test_results_identical_at_every_size_are_refused(tmp_path):
     written_by_hand = tmp_path / "by_hand.md"  # what update_card refuses, check_card rejects
     written_by_hand.write_text(card_text({dim: dict(same) for dim in MATRYOSHKA_DIMS}))
     assert "duplicate-results" in [problem.code for problem in check_card(written_by_hand)]
+
+
+def test_two_trained_sizes_may_tie_on_a_small_evaluation_set(tmp_path):
+    results = synthetic_results(MATRYOSHKA_DIMS)
+    results[256] = dict(results[384])  # e.g. every question answered first at both sizes
+    card = update_card(new_card(tmp_path), results)
+    assert card_results(card) == results and check_card(card) == []
 
 
 @pytest.mark.parametrize(("key", "value"), [("tags", 5), ("metrics", 7), ("tags", ["a", 3]), ("base_model", {"a": 1})])

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..architecture import EMBEDDING_DIM
 from ..errors import CardError
 from .metrics import CANONICAL_METRICS, METRIC_KEYS
 
@@ -60,12 +61,15 @@ def read_results(source: ResultsSource) -> Results:
 
 
 def identical_sizes(results: Results) -> list[list[int]]:
-    """Groups of two or more dimensions whose metrics are all equal: a sign they were measured on the same vectors."""
+    """Sizes reporting identical metrics where that means they were measured on the same vectors: every size (the
+    cut was not applied), or sizes above the model's (such a cut changes nothing). Two trained sizes alone may tie
+    on a small evaluation set, so they are not reported."""
     groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
     for dim, metrics in results.items():
         if metrics:
             groups.setdefault(tuple(sorted(metrics.items())), []).append(dim)
-    return [dims for dims in groups.values() if len(dims) > 1]
+    everywhere = [dims for dims in groups.values() if len(dims) > 1 and len(dims) == len(results)]
+    return everywhere or [dims for dims in groups.values() if len(dims) > 1 and max(dims) > EMBEDDING_DIM]
 
 
 def _from_mapping(data: Mapping[Any, Any], where: str) -> Results:

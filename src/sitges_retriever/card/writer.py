@@ -44,7 +44,7 @@ def update_card(
     """Write `results` (evaluator output in any form `read_results` takes) and/or `training` details into a card.
 
     The `model-index` gets exactly the given dimensions, largest first, each with the card's 15 cosine metrics.
-    Dimensions the model cannot produce or was not trained at, and sizes with identical results, are refused
+    Dimensions the model cannot produce or was not trained at, and results identical at every size, are refused
     before the file is touched. A missing card starts from the package's template; `from_template=True` also
     replaces an existing card's prose by the template's, keeping its generated parts (for the project's own
     card, whose prose is the template). Returns the card's path.
