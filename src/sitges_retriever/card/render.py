@@ -86,11 +86,10 @@ def render_metrics(results: Results | None) -> str:
 def check_training(training: Any) -> dict[str, Any]:
     """Validate a training mapping against the schema above; return it as a plain dict without None values."""
     if not isinstance(training, Mapping) or set(training) - set(TRAINING_KEYS):
-        unknown = sorted(map(repr, set(training) - set(TRAINING_KEYS))) if isinstance(training, Mapping) else "?"
-        raise CardError(
-            f"training has unknown key(s) {', '.join(unknown)}: use a mapping with keys among "
-            f"{', '.join(TRAINING_KEYS)}."
-        )
+        what = f"is of type {type(training).__name__}"
+        if isinstance(training, Mapping):
+            what = f"has unknown key(s) {', '.join(sorted(map(repr, set(training) - set(TRAINING_KEYS))))}"
+        raise CardError(f"training {what}: give a mapping with keys among {', '.join(TRAINING_KEYS)}.")
     out = {key: value for key, value in training.items() if value is not None}
     if "base_model" in out and not (isinstance(out["base_model"], str) and _HUB_ID.match(out["base_model"])):
         raise CardError(
