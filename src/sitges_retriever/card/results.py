@@ -1,12 +1,9 @@
-"""Read InformationRetrievalEvaluator output into one structure: dimension -> the card's 15 cosine metrics.
+"""Read InformationRetrievalEvaluator output (evaluators named `dim_N`) into: dimension -> the card's 15 metrics.
 
-Three forms are read, as sentence-transformers (3.0 up to 6.x) produces them for evaluators named `dim_N`:
-- the dict an `InformationRetrievalEvaluator` or `SequentialEvaluator` returns (`dim_384_cosine_ndcg@10`,
-  `sequential_score`; the trainer's `eval_` prefix is accepted), or that dict saved as a JSON file;
-- the CSV files they write (`Information-Retrieval_evaluation_dim_384_results.csv`, columns such as
-  `cosine-NDCG@10`; the last row is the latest), one file or a folder of them (its `eval/` subfolder too);
-- the normalised form itself, `{384: {"cosine_ndcg@10": ...}}`, so the output of `read_results` reads back.
-Other score functions (`dot`), other k values and other evaluators' keys are not card metrics and are skipped.
+Read: the dict an `InformationRetrievalEvaluator` / `SequentialEvaluator` returns (`dim_384_cosine_ndcg@10`, an
+`eval_` prefix too), that dict as a JSON file, the CSV files they write (one, or a folder; the last row counts),
+and `{384: {"cosine_ndcg@10": ...}}` itself. Other score functions and k values are skipped; a `dim_X_cosine_*`
+key whose X is not a positive whole number is refused, since skipping it would hide results.
 """
 
 from __future__ import annotations
@@ -20,23 +17,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..architecture import EMBEDDING_DIM
 from ..errors import CardError
 from .metrics import CANONICAL_METRICS, METRIC_KEYS
 
 #: dimension -> {canonical metric name -> value}, dimensions largest first, metrics in the card's order.
 Results = dict[int, dict[str, float]]
-ResultsSource = Mapping[Any, Any] | str | os.PathLike
+ResultsSource = Mapping[Any, Any] | str | os.PathLike[str]
 
 CSV_PATTERN = "Information-Retrieval_evaluation_*_results.csv"
 # `cos_sim` is what sentence-transformers 2.x called the cosine score function.
-_DICT_KEY = re.compile(r"(?:^|_)dim_(\d+)_(?:cosine|cos_sim)_([a-z]+@\d+)$")
+_DICT_KEY = re.compile(r"(?:^|_)dim([^a-z].*?)?_(?:cosine|cos_sim)_([a-z]+@\d+)$")
 _CSV_FILE = re.compile(r"^Information-Retrieval_evaluation_(.*)_results\.csv$")
 _CSV_COLUMN = re.compile(r"^(?:cosine|cos_sim)-([A-Za-z]+@\d+)$")
-_DIM_NAME = re.compile(r"(?:^|_)dim_(\d+)$")
-_NAMING_HINT = (
-    "Name one InformationRetrievalEvaluator per dimension dim_N, e.g. "
-    "InformationRetrievalEvaluator(..., name='dim_384', truncate_dim=384)."
-)
+_DIM_NAME = re.compile(r"(?:^|_)dim_([1-9]\d*)$")
+_NAMING_HINT = "Name one evaluator per dimension: InformationRetrievalEvaluator(..., name='dim_384', truncate_dim=384)."
 
 
 def read_results(source: ResultsSource) -> Results:
@@ -48,68 +43,79 @@ def read_results(source: ResultsSource) -> Results:
             f"Results must be an evaluator's dict or a path to its CSV/JSON output, not {type(source).__name__}."
         )
     path = Path(source)
-    if not path.exists():
+    if not str(source) or not path.exists():
         raise CardError(f"No evaluation output at {path}: give the evaluator's dict, CSV file or folder, or JSON file.")
     if path.is_dir():
-        return _from_folder(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+        files = sorted(path.glob(CSV_PATTERN)) + sorted((path / "eval").glob(CSV_PATTERN))
+        if not files:
+            raise CardError(
+                f"{path} holds no {CSV_PATTERN} (looked in it and in its eval/ subfolder). "
+                "Run the evaluators with an output_path, or give the results dict or a JSON file."
+            )
+        return _from_csv_files(files)
+    if path.suffix.lower() == ".csv":
         return _from_csv_files([path])
-    if suffix == ".json":
+    if path.suffix.lower() == ".json":
         return _from_json(path)
     raise CardError(f"{path} is neither a .csv nor a .json file; give the evaluator's CSV or JSON output.")
 
 
+def identical_sizes(results: Results) -> list[list[int]]:
+    """Sizes reporting identical metrics where that means they were measured on the same vectors: every size (the
+    cut was not applied), or sizes above the model's (such a cut changes nothing). Two trained sizes alone may tie
+    on a small evaluation set, so they are not reported."""
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    for dim, metrics in results.items():
+        if metrics:
+            groups.setdefault(tuple(sorted(metrics.items())), []).append(dim)
+    everywhere = [dims for dims in groups.values() if len(dims) > 1 and len(dims) == len(results)]
+    return everywhere or [dims for dims in groups.values() if len(dims) > 1 and max(dims) > EMBEDDING_DIM]
+
+
 def _from_mapping(data: Mapping[Any, Any], where: str) -> Results:
-    if data and all(_is_dim_key(key) and isinstance(value, Mapping) for key, value in data.items()):
-        found = {
-            int(key): {_bare(metric): value for metric, value in metrics.items() if _bare(metric) in METRIC_KEYS}
-            for key, metrics in data.items()
-        }
-        return _complete(found, where)
     found: dict[int, dict[str, Any]] = {}
+    if data and all(_is_dim_key(key) and isinstance(value, Mapping) for key, value in data.items()):
+        for key, metrics in data.items():
+            found.setdefault(int(key), {})
+            for metric, value in metrics.items():
+                if str(metric).removeprefix("cosine_") in METRIC_KEYS:
+                    _put(found, int(key), str(metric).removeprefix("cosine_"), value, where)
+        return _complete(found, where)
     for key, value in data.items():
         match = _DICT_KEY.search(str(key))
-        if match and match.group(2) in METRIC_KEYS:
-            _put(found, int(match.group(1)), match.group(2), value, where)
+        if match is None or match.group(2) not in METRIC_KEYS:
+            continue
+        size = re.fullmatch(r"_([1-9]\d*)", match.group(1) or "")
+        if size is None:
+            raise CardError(
+                f"{where}: the key {key!r} does not name an embedding size (dim_N with N a positive whole number), "
+                f"so its results cannot be placed; nothing was written. {_NAMING_HINT}"
+            )
+        _put(found, int(size.group(1)), match.group(2), value, where)
     if not found:
         sample = ", ".join(repr(key) for key in list(data)[:5]) or "nothing"
         raise CardError(f"{where} hold no dim_N_cosine_* metrics (found {sample}). {_NAMING_HINT}")
     return _complete(found, where)
 
 
-def _from_folder(folder: Path) -> Results:
-    files = sorted(folder.glob(CSV_PATTERN)) + sorted((folder / "eval").glob(CSV_PATTERN))
-    if not files:
-        raise CardError(
-            f"{folder} holds no {CSV_PATTERN} (looked in it and in its eval/ subfolder). "
-            "Run the evaluators with an output_path, or give the results dict or a JSON file."
-        )
-    return _from_csv_files(files)
-
-
 def _from_csv_files(files: list[Path]) -> Results:
     found: dict[int, dict[str, Any]] = {}
     origin: dict[int, Path] = {}
     for path in files:
-        dim = _csv_dim(path)
+        name = _CSV_FILE.match(path.name)
+        size = _DIM_NAME.search(name.group(1)) if name else None
+        if size is None:
+            raise CardError(
+                f"Cannot tell which dimension {path} is for: expected a file named "
+                f"Information-Retrieval_evaluation_dim_N_results.csv. {_NAMING_HINT}"
+            )
+        dim = int(size.group(1))
         if dim in origin:
             raise CardError(f"Both {origin[dim]} and {path} hold results for dim {dim}; give only one of them.")
         origin[dim] = path
         for metric, value in _last_csv_row(path).items():
             _put(found, dim, metric, value, str(path))
     return _complete(found, ", ".join(str(path) for path in files))
-
-
-def _csv_dim(path: Path) -> int:
-    name = _CSV_FILE.match(path.name)
-    dim = _DIM_NAME.search(name.group(1)) if name else None
-    if dim is None:
-        raise CardError(
-            f"Cannot tell which dimension {path} is for: expected a file named "
-            f"Information-Retrieval_evaluation_dim_N_results.csv. {_NAMING_HINT}"
-        )
-    return int(dim.group(1))
 
 
 def _last_csv_row(path: Path) -> dict[str, str]:
@@ -120,20 +126,19 @@ def _last_csv_row(path: Path) -> dict[str, str]:
         raise CardError(f"Cannot read {path}: {error}.") from error
     if not rows:
         raise CardError(f"{path} has no result rows (only a header, or empty); run the evaluator again.")
-    metrics = {}
-    for column, value in rows[-1].items():
-        match = _CSV_COLUMN.match(column or "")
-        if match and match.group(1).lower() in METRIC_KEYS:
-            metrics[match.group(1).lower()] = value
-    return metrics
+    columns = {column: _CSV_COLUMN.match(column or "") for column in rows[-1]}
+    return {
+        match.group(1).lower(): rows[-1][column]
+        for column, match in columns.items()
+        if match and match.group(1).lower() in METRIC_KEYS
+    }
 
 
 def _from_json(path: Path) -> Results:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        where = f"line {error.lineno}, column {error.colno}"
-        raise CardError(f"{path} is not valid JSON ({where}: {error.msg}).") from error
+        raise CardError(f"{path} is not valid JSON (line {error.lineno}: {error.msg}).") from error
     except (OSError, UnicodeDecodeError) as error:
         raise CardError(f"Cannot read {path}: {error}.") from error
     if not isinstance(data, Mapping):
@@ -142,14 +147,7 @@ def _from_json(path: Path) -> Results:
 
 
 def _is_dim_key(key: object) -> bool:
-    if isinstance(key, bool):
-        return False
-    return isinstance(key, int) or (isinstance(key, str) and key.isdigit())
-
-
-def _bare(metric: object) -> str:
-    name = str(metric)
-    return name.removeprefix("cosine_")
+    return not isinstance(key, bool) and (isinstance(key, int) or bool(re.fullmatch(r"[0-9]+", str(key))))
 
 
 def _put(found: dict[int, dict[str, Any]], dim: int, metric: str, value: Any, where: str) -> None:
@@ -165,7 +163,7 @@ def _number(value: Any, what: str) -> float:
         raise CardError(f"{what} is {value!r}, not a number.")
     try:
         number = float(value)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise CardError(f"{what} is {value!r}, not a number.") from error
     if math.isnan(number) or not 0.0 <= number <= 1.0:
         raise CardError(f"{what} is {number}; retrieval metrics lie between 0 and 1.")
@@ -177,13 +175,12 @@ def _complete(found: dict[int, dict[str, Any]], where: str) -> Results:
     for dim in sorted(found, reverse=True):
         if dim <= 0:
             raise CardError(f"{where}: dim {dim} is not an embedding size.")
-        metrics = {key: _number(value, f"{where}: dim {dim} cosine_{key}") for key, value in found[dim].items()}
-        missing = [f"cosine_{key}" for key in METRIC_KEYS if key not in metrics]
+        missing = [f"cosine_{key}" for key in METRIC_KEYS if key not in found[dim]]
         if missing:
             raise CardError(
                 f"{where}: dim {dim} lacks {', '.join(missing)}. "
                 f"The card reports all of {', '.join(CANONICAL_METRICS)}: run InformationRetrievalEvaluator "
                 "with its default k values (and the cosine score function)."
             )
-        results[dim] = {f"cosine_{key}": metrics[key] for key in METRIC_KEYS}
+        results[dim] = {f"cosine_{key}": found[dim][key] for key in METRIC_KEYS}
     return results

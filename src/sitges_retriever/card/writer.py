@@ -1,86 +1,117 @@
 """Write evaluation results and training details into a model card, touching only what is generated.
 
 Generated: the front matter's `model-index` and `metrics` (and, from training details, `base_model` and the
-`dataset_size:`/`loss:` tags), and the body sections between the sitges-retriever markers. Everything else
-stays byte for byte; the file is replaced atomically, and not at all when nothing changes.
+`dataset_size:`/`loss:` tags), and the body sections between the sitges-retriever markers. The rest of the body
+stays byte for byte, the other front-matter values stay as they are; the file is replaced atomically, and not at
+all when nothing changes. The package's `template.md` is the only copy of the project's prose.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import stat
-import tempfile
+import shutil
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-from huggingface_hub import EvalResult, ModelCard
+from huggingface_hub import EvalResult, ModelCardData
 
 from ..architecture import REPO_ID
 from ..errors import CardError, DimensionError
 from ..matryoshka import check_dim
-from . import frontmatter, sections
+from . import document
+from .document import METRICS, TRAINING, Card
 from .metrics import CANONICAL_METRICS, TASK_NAME, TASK_TYPE, dataset_name, dataset_type, display_name
-from .results import Results, ResultsSource, read_results
-from .tables import render_metrics
-from .training_details import check_training, render_training, training_fields
+from .render import check_training, render_metrics, render_training, training_fields
+from .results import Results, ResultsSource, identical_sizes, read_results
 
 TEMPLATE = "template.md"
+#: The front-matter keys `update_card` writes; every other key is the maintainer's.
+GENERATED_KEYS = ("base_model", "tags", "metrics", "model-index")
+PathLike = str | os.PathLike[str]
+Training = Mapping[str, Any] | None
 
 
 def update_card(
-    card_path: str | os.PathLike = "model_card.md",
+    card_path: PathLike = "model_card.md",
     results: ResultsSource | None = None,
     *,
     model_name: str | None = None,
-    training: Mapping[str, Any] | None = None,
+    training: Training = None,
+    from_template: bool = False,
 ) -> Path:
     """Write `results` (evaluator output in any form `read_results` takes) and/or `training` details into a card.
 
-    The `model-index` gets exactly the given dimensions, largest first, each with the card's 15 cosine
-    metrics; results for dimensions no longer given disappear. Dimensions larger than the model's output
-    or not trained with MatryoshkaLoss are refused before the file is touched. A card that does not exist
-    yet starts from the package's template. Returns the card's path.
+    The `model-index` gets exactly the given dimensions, largest first, each with the card's 15 cosine metrics.
+    Dimensions the model cannot produce or was not trained at, and results identical at every size, are refused
+    before the file is touched. A missing card starts from the package's template; `from_template=True` also
+    replaces an existing card's prose by the template's, keeping its generated parts (for the project's own
+    card, whose prose is the template). Returns the card's path.
     """
-    if results is None and training is None:
+    path = Path(card_path)
+    if results is None and training is None and not from_template:
         raise CardError("Nothing to write: give evaluation results, training details, or both.")
     checked = _allowed(read_results(results)) if results is not None else None
     details = check_training(training) if training is not None else None
-    path = Path(card_path)
-    if path.exists():
-        path = path.resolve()
-        card = frontmatter.read_card(path)
-    else:
-        card = frontmatter.parse_card(template_text(), str(path))
+    if model_name is not None and (not isinstance(model_name, str) or not model_name.strip()):
+        raise CardError(f"model_name must be a non-empty string, not {model_name!r}.")
+    old = document.read_card(path) if path.exists() else document.parse_card(template_text(), str(path))
+    problems = document.type_problems(old.data)
+    if problems:
+        raise CardError(f"{old.source}: {' '.join(problems)} Fix the front matter; the card was not changed.")
+    card = _on_template(old) if from_template else old
 
-    fields = dict(training_fields(details, card.data.get("tags"))) if details else {}
+    data = dict(card.data)
+    if details is not None:
+        tags = card.data.get("tags") or []
+        data.update(training_fields(details, [tags] if isinstance(tags, str) else tags))
     if checked is not None:
-        fields.update(metrics=list(CANONICAL_METRICS), model_name=model_name or _model_name(card.data),
-                      eval_results=eval_results(checked))
-    generated = frontmatter.generated_blocks(card.newline, **fields) if fields else {}
-    new_blocks = {key: text for key, text in generated.items() if yaml.safe_load(text)[key] != card.data.get(key)}
-    yaml_text = frontmatter.join_blocks(
-        frontmatter.replace_keys(frontmatter.split_blocks(card), new_blocks), card.newline
-    )
-
+        name = model_name or _model_name(card.data)
+        index = ModelCardData(model_name=name, eval_results=eval_results(checked)).to_dict()["model-index"]  # type: ignore[no-untyped-call]
+        data = _merge(data, {"metrics": list(CANONICAL_METRICS), "model-index": index})
+    line = document.comment_line(card) if data != card.data and not from_template else None
+    if line is not None:
+        raise CardError(
+            f"{card.source}: line {line} holds a YAML comment, which rewriting the front matter would "
+            "drop; move it into the body (as <!-- ... -->) or delete it. The card was not changed."
+        )
     body = card.body
     if checked is not None:
-        body = sections.put_section(body, sections.METRICS, render_metrics(checked), after=("Evaluation",),
-                                    insert_before=("Training", "Citation", "BibTeX"), source=card.source,
-                                    newline=card.newline)
+        body = document.put_section(card, body, METRICS, render_metrics(checked))
     if details is not None:
-        body = sections.put_section(body, sections.TRAINING, render_training(details), after=("Training",),
-                                    insert_before=("Citation", "BibTeX", "Framework"), source=card.source,
-                                    newline=card.newline)
+        body = document.put_section(card, body, TRAINING, render_training(details))
+    text = card.text(data, body)
+    if data != card.data and document.parse_card(text, card.source).data != data:
+        raise CardError(
+            f"{card.source}: its front matter would not read back as written (a key or value with "
+            "control characters?); the card was not changed."
+        )
+    if not path.exists() or text != old.text():
+        document.atomic_write(path.resolve() if path.exists() else path, text)
+    return path.resolve()
 
-    text = card.with_parts(yaml_text, body)
-    _verify(text, card, set(new_blocks), checked)
-    if not path.exists() or text != card.with_parts(card.yaml_text, card.body):
-        _atomic_write(path, text)
-    return path
+
+def write_folder_card(folder: PathLike, results: ResultsSource | None = None, *, training: Training = None) -> Path:
+    """Write or update the card of a model folder as its `README.md` (what the Hub shows); return its path.
+
+    A missing README.md starts from the folder's own `model_card.md` when there is one (which is then moved into
+    README.md, its text kept), else from the package's template. A refused update leaves the folder as it was.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CardError(f"{folder} is not a model folder; write the model there first (save_model or train).")
+    readme, legacy = folder / "README.md", folder / "model_card.md"
+    if readme.exists() or not legacy.is_file():
+        return update_card(readme, results, training=training)
+    shutil.copy2(legacy, readme)
+    try:
+        update_card(readme, results, training=training)
+    except BaseException:
+        readme.unlink()
+        raise
+    legacy.unlink()
+    return readme.resolve()
 
 
 def eval_results(results: Results) -> list[EvalResult]:
@@ -112,54 +143,48 @@ def _allowed(results: Results) -> Results:
             check_dim(dim)
         except DimensionError as error:
             refused.append(str(error))
+    refused += [
+        f"{' and '.join(map(dataset_name, dims))} give identical results, a sign that they were measured "
+        "on the same vectors; evaluate each dimension with its own truncate_dim."
+        for dims in identical_sizes(results)
+    ]
     if refused:
         raise CardError("Refusing to write these results, the card was not changed: " + " ".join(refused))
     return results
 
 
+def _on_template(card: Card) -> Card:
+    """The template's prose with `card`'s generated front-matter values and body sections."""
+    template = document.parse_card(template_text(), card.source)
+    data = dict(template.data)
+    tags = card.data.get("tags") or []
+    generated = [
+        tag for tag in ([tags] if isinstance(tags, str) else tags) if tag.startswith(("dataset_size:", "loss:"))
+    ]
+    if generated:
+        loss = any(tag.startswith("loss:") for tag in generated)
+        data["tags"] = [t for t in data.get("tags", []) if not (loss and t.startswith("loss:"))] + generated
+    data = _merge(data, {key: card.data[key] for key in GENERATED_KEYS if key in card.data and key != "tags"})
+    body = template.body.replace("\n", card.newline)
+    for name in (METRICS, TRAINING):
+        span = document.section(card.body, name, card.source)
+        if span is not None:
+            body = document.put_section(card, body, name, card.body[span[0] : span[1]].replace("\r\n", "\n"))
+    text = template.head + document.dump_yaml(data) + template.close
+    return document.parse_card(text.replace("\n", card.newline) + body, card.source)
+
+
+def _merge(data: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`data` with `new`'s values; keys it lacks go before `model-index` (the Hub keeps it last), else at the end."""
+    out = {key: new.get(key, value) for key, value in data.items() if key != "model-index"}
+    out.update({key: value for key, value in new.items() if key != "model-index"})
+    if "model-index" in data or "model-index" in new:
+        out["model-index"] = new.get("model-index", data.get("model-index"))
+    return out
+
+
 def _model_name(data: dict[str, Any]) -> str:
     index = data.get("model-index")
     if isinstance(index, list) and index and isinstance(index[0], dict) and isinstance(index[0].get("name"), str):
-        return index[0]["name"]
+        return str(index[0]["name"])
     return REPO_ID.split("/")[-1]
-
-
-def _verify(text: str, old: frontmatter.CardText, replaced: set[str], results: Results | None) -> None:
-    """Refuse to write a card whose other keys changed or whose metrics do not read back through huggingface_hub."""
-    new = frontmatter.parse_card(text, old.source)
-    keys = (set(old.data) | set(new.data)) - replaced
-    changed = [key for key in keys if old.data.get(key) != new.data.get(key)]
-    if changed:
-        raise CardError(f"{old.source}: updating would change {', '.join(sorted(map(str, changed)))}; not written.")
-    if results is None:
-        return
-    try:
-        loaded = ModelCard(text).data.eval_results or []
-    except ValueError as error:
-        raise CardError(
-            f"{old.source}: the updated card would not load with huggingface_hub ({error}); not written."
-        ) from error
-    read_back: dict[int, dict[str, float]] = {}
-    for result in loaded:
-        dim = int(result.dataset_type.removeprefix("dim_"))
-        read_back.setdefault(dim, {})[result.metric_type] = result.metric_value
-    if read_back != results or list(read_back) != list(results):
-        raise CardError(f"{old.source}: the metrics would not read back as written; not written.")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write aside in the same folder, then `os.replace`: readers see the old card or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
