@@ -28,7 +28,7 @@ def test_train_prints_the_metrics_per_dimension_beside_bm25_and_writes_the_folde
     rows = [line.split()[0] for line in printed.splitlines() if line.strip().startswith(("dim_", "BM25"))]
     assert rows == [f"dim_{d}" for d in MATRYOSHKA_DIMS] + ["BM25"]
     assert f"written to {output}" in printed
-    assert (output / "model.safetensors").is_file() and (output / "model_card.md").is_file()
+    assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
 
 
 def test_search_answers_with_demo_procedure_titles(trained, capsys):

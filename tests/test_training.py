@@ -80,7 +80,7 @@ def test_a_two_step_run_writes_a_folder_sentence_transformers_loads(two_steps, s
 
 
 def test_its_card_lists_exactly_the_trained_dimensions_with_the_run_details(two_steps):
-    card = two_steps.output / "model_card.md"
+    card = two_steps.output / "README.md"
     data = read_card(card)
     results = data["model-index"][0]["results"]
     assert [r["dataset"]["type"] for r in results] == [f"dim_{d}" for d in MATRYOSHKA_DIMS]
@@ -144,7 +144,7 @@ def test_recipe_options_train_and_the_saved_model_keeps_its_prompts_and_length(
     layout = json.loads((result.output / "sentence_bert_config.json").read_text(encoding="utf-8"))
     assert layout["max_seq_length"] == 512
     for key, value in result.preset.loss_options.items():
-        assert f"{key}={value!r}" in (result.output / "model_card.md").read_text(encoding="utf-8")
+        assert f"{key}={value!r}" in (result.output / "README.md").read_text(encoding="utf-8")
 
 
 def test_bm25_negatives_are_the_other_positives_that_share_the_question_words():
@@ -192,7 +192,7 @@ def test_the_same_run_trains_under_torchrun_with_two_cpu_processes(tiny_base, de
     assert done.returncode == 0, done.stderr[-3000:]
     lines = sorted(line for line in done.stdout.splitlines() if line.startswith("rank="))
     assert lines == [f"rank=0 world=2 output={output}", "rank=1 world=2 output=None"]
-    assert [d["dataset"]["type"] for d in read_card(output / "model_card.md")["model-index"][0]["results"]] == [
+    assert [d["dataset"]["type"] for d in read_card(output / "README.md")["model-index"][0]["results"]] == [
         f"dim_{d}" for d in MATRYOSHKA_DIMS
     ]
 

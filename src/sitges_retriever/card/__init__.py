@@ -9,8 +9,8 @@
 The project's prose lives once, in the package's `template.md`; the root `model_card.md` is rendered from it.
 """
 
+from ..metrics import CANONICAL_METRICS
 from .checks import CardProblem, check_card
-from .metrics import CANONICAL_METRICS
 from .render import TRAINING_KEYS, framework_versions
 from .results import Results, read_results
 from .writer import update_card, write_folder_card

@@ -10,8 +10,8 @@ from typing import Any
 from ..architecture import EMBEDDING_DIM, MATRYOSHKA_DIMS
 from ..errors import CardError, DimensionError
 from ..matryoshka import check_dim
+from ..metrics import CANONICAL_METRICS, dataset_name, dim_of_dataset_type
 from . import document
-from .metrics import CANONICAL_METRICS, dataset_name, dim_of_dataset_type
 from .render import render_metrics
 from .results import Results, identical_sizes
 

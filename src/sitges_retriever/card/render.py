@@ -23,8 +23,8 @@ from importlib import metadata
 from typing import Any
 
 from ..errors import CardError
+from ..metrics import CANONICAL_METRICS, HEADLINE_KEYS, METRIC_KEYS, dataset_name
 from .document import METRICS, TRAINING, wrap
-from .metrics import CANONICAL_METRICS, HEADLINE_KEYS, METRIC_KEYS, dataset_name
 from .results import Results
 
 TRAINING_KEYS: tuple[str, ...] = (

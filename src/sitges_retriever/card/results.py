@@ -19,7 +19,7 @@ from typing import Any
 
 from ..architecture import EMBEDDING_DIM
 from ..errors import CardError
-from .metrics import CANONICAL_METRICS, METRIC_KEYS
+from ..metrics import CANONICAL_METRICS, METRIC_KEYS
 
 #: dimension -> {canonical metric name -> value}, dimensions largest first, metrics in the card's order.
 Results = dict[int, dict[str, float]]

@@ -20,9 +20,9 @@ from huggingface_hub import EvalResult, ModelCardData
 from ..architecture import REPO_ID
 from ..errors import CardError, DimensionError
 from ..matryoshka import check_dim
+from ..metrics import CANONICAL_METRICS, TASK_NAME, TASK_TYPE, dataset_name, dataset_type, display_name
 from . import document
 from .document import METRICS, TRAINING, Card
-from .metrics import CANONICAL_METRICS, TASK_NAME, TASK_TYPE, dataset_name, dataset_type, display_name
 from .render import check_training, render_metrics, render_training, training_fields
 from .results import Results, ResultsSource, identical_sizes, read_results
 

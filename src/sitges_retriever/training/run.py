@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainingArguments
 
 DEFAULT_OUTPUT = "sitges-retriever-model"
-CARD_FILE = "model_card.md"
 
 
 @dataclass
@@ -56,13 +55,13 @@ def train(
     overrides: Mapping[str, Any] | None = None,
     max_steps: int | None = None,
     baseline: bool = True,
-    card_template: str | Path | None = None,
 ) -> TrainingResult:
-    """Fine-tune the base on (positive, anchor) pairs, evaluate per Matryoshka dim beside BM25, write folder + card.
+    """Fine-tune the base on (positive, anchor) pairs, evaluate per Matryoshka dim beside BM25 and the hybrid,
+    write the model folder and its card.
 
     `data`: pair files or a `datasets.Dataset` (default: the Catalan demo set). `eval_data`: a folder with
     queries.json / corpus.json / relevant_docs.json; without it about `held_out` of the pairs are held out,
-    split by positive. `card_template`: the card to start from (default: ./model_card.md if present).
+    split by positive. The folder's card is `README.md`, rendered from the package's template.
     """
     started = time.perf_counter()
     recipe = get_preset(preset, {**(overrides or {}), **({"max_steps": max_steps} if max_steps else {})})
@@ -118,7 +117,7 @@ def train(
     model.model_card_data.training_logs = []  # the final evaluation below is not a training-log row
     result.report = report = evaluate(model, task, dims=recipe.matryoshka_dims, baseline=baseline)
     details = training_details(model, result, train_pairs)
-    result.output = _write(model, output, report.results(), details, card_template)
+    result.output = _write(model, output, report.results(), details)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -204,21 +203,11 @@ def _has_accelerator() -> bool:
     return torch.cuda.is_available() or torch.backends.mps.is_available()
 
 
-def _write(
-    model: SentenceTransformer,
-    output: Path,
-    results: Mapping[str, float],
-    training: Mapping[str, Any],
-    template: str | Path | None,
-) -> Path:
-    """Save the model folder, start its card from `template` if it has none, and update the card."""
-    from ..card import update_card
+def _write(model: SentenceTransformer, output: Path, results: Mapping[str, float], training: Mapping[str, Any]) -> Path:
+    """Save the model folder and write its card, `README.md`, from the package's template."""
+    from ..card import framework_versions, write_folder_card
     from ..persistence import save_model
 
     folder = save_model(model, output)
-    card = folder / CARD_FILE
-    template = Path(template) if template is not None else Path.cwd() / CARD_FILE
-    if not card.exists() and template.is_file() and template.resolve() != card.resolve():
-        shutil.copy2(template, card)
-    update_card(card, results, training=training)
+    write_folder_card(folder, results, training={**training, "framework_versions": framework_versions()})
     return folder
