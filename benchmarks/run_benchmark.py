@@ -147,7 +147,8 @@ class Bench:
         print(f"{name}: {json.dumps({k: v for k, v in row.items() if not k.endswith('interval')})}", flush=True)
         self.write()
 
-    def finish(self) -> None:
+    def summarize(self) -> None:
+        """The derived figures (paired differences, ratios, targets) from the rows measured so far."""
         rows = self.results["rows"]
         for key in BASES:
             if f"{key} / default" in rows and f"{key} / published" in rows:
@@ -179,12 +180,13 @@ class Bench:
             for what, system, side, dim, threshold in TARGETS
             if system in rows
         ]
-        self.results["complete"] = True
-        self.write()
 
     def write(self) -> None:
+        """results.json and the README table as they stand (so an interrupted run keeps what it measured)."""
+        self.summarize()
         if not self.args.no_write:
             self.args.results.write_text(json.dumps(self.results, indent=2, ensure_ascii=False) + "\n", "utf-8")
+            write_readme(self.args.readme, markdown_table(self.results))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,39 +208,35 @@ def main(argv: list[str] | None = None) -> int:
     for key in args.bases:
         base = resolve_base(BASES[key])
         bench.add_model(f"{key} / zero-shot", build_model(base.path, prompts=base.prompts or {}), {"base": base.name})
+    runs = [(key, preset) for preset in args.presets for key in args.bases if f"{key}/{preset}" not in args.skip]
+    runs.sort(key=lambda run: run == ("e5", "published"))  # the longest (5 epochs of the 12-layer base) last
     with tempfile.TemporaryDirectory(prefix="sitges-benchmark-") as scratch:
-        for key in args.bases:
-            for preset in args.presets:
-                if f"{key}/{preset}" in args.skip:
-                    continue
-                overrides = overrides_for(preset, args.set)
-                values = dataclasses.asdict(get_preset(preset, overrides))
-                bench.results["presets"][preset] = {
-                    k: list(v) if isinstance(v, tuple) else v for k, v in values.items()
-                }
-                started = time.perf_counter()
-                result = train(
-                    pairs,
-                    preset=preset,
-                    base=BASES[key],
-                    output=(args.work or Path(scratch)) / f"{key}-{preset}",
-                    overrides=overrides,
-                    max_steps=args.max_steps,
-                    baseline=False,
-                )
-                seconds = round(time.perf_counter() - started, 1)
-                facts = {
-                    "base": BASES[key],
-                    "preset": preset,
-                    "train_seconds": seconds,
-                    "train_pairs": result.train_pairs,
-                }
-                bench.add_model(f"{key} / {preset}", load(result.output), facts)
-    bench.finish()
-    table = markdown_table(bench.results)
-    print("\n" + table)
+        for key, preset in runs:
+            overrides = overrides_for(preset, args.set)
+            values = dataclasses.asdict(get_preset(preset, overrides))
+            bench.results["presets"][preset] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+            started = time.perf_counter()
+            result = train(
+                pairs,
+                preset=preset,
+                base=BASES[key],
+                output=(args.work or Path(scratch)) / f"{key}-{preset}",
+                overrides=overrides,
+                max_steps=args.max_steps,
+                baseline=False,
+            )
+            seconds = round(time.perf_counter() - started, 1)
+            facts = {
+                "base": BASES[key],
+                "preset": preset,
+                "train_seconds": seconds,
+                "train_pairs": result.train_pairs,
+            }
+            bench.add_model(f"{key} / {preset}", load(result.output), facts)
+    bench.results["complete"] = True
+    bench.write()
+    print("\n" + markdown_table(bench.results))
     if not args.no_write:
-        write_readme(args.readme, table)
         print(f"\nWrote {args.results} and the table in {args.readme}.")
     return 0
 

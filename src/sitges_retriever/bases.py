@@ -227,6 +227,8 @@ def rebuild_e5_small(folder: str | Path) -> Path:
         layer_norm_eps=float(header["eps"]),
         hidden_act="gelu",
         pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
     )
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
