@@ -9,18 +9,22 @@ from .architecture import MATRYOSHKA_DIMS, build_model
 from .card import check_card, update_card
 from .evaluation import evaluate
 from .hub import load, push_to_hub
+from .index import Index
 from .matryoshka import truncate
 from .persistence import save_model
+from .search import search
 from .training import train
 
 __all__ = [
     "MATRYOSHKA_DIMS",
+    "Index",
     "build_model",
     "check_card",
     "evaluate",
     "load",
     "push_to_hub",
     "save_model",
+    "search",
     "train",
     "truncate",
     "update_card",
