@@ -224,7 +224,6 @@ def _check_loads(folder: Path) -> None:
 
 
 def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, commit_message) -> str:
-    import httpx
     from huggingface_hub import HfApi, get_token
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -234,7 +233,7 @@ def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, 
             "`hf auth login` (or `huggingface_hub.login()` in a notebook), or set HF_TOKEN."
         )
     api = HfApi(token=token)
-    created = False
+    created, network = False, _transport_errors()
     try:
         created = not api.repo_exists(repo_id)
         api.create_repo(repo_id, private=private, exist_ok=True)
@@ -248,14 +247,33 @@ def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, 
             commit_message=commit_message,
             delete_patterns=["*", "**/*"],
         )
-    except HfHubHTTPError as error:
-        raise HubError(_explain(api, error, repo_id) + _undo_create(api, repo_id, created)) from error
-    except (OSError, httpx.HTTPError) as error:  # connection refused, reset, timed out; DNS failure
-        raise HubError(
-            f"Cannot reach the Hub at {api.endpoint} to push {repo_id} ({type(error).__name__}: {error}); check the "
-            "network or HF_ENDPOINT and try again." + _undo_create(api, repo_id, created)
-        ) from error
+    except Exception as error:
+        # huggingface_hub wraps a failed LFS upload in RuntimeError / ValueError: look at the cause too
+        cause = next((e for e in (error, error.__cause__) if isinstance(e, (HfHubHTTPError, *network))), None)
+        if cause is None:
+            raise
+        if isinstance(cause, HfHubHTTPError):
+            message = _explain(api, cause, repo_id)
+        else:  # connection refused, reset, timed out; DNS failure
+            message = (
+                f"Cannot reach the Hub at {api.endpoint} to push {repo_id} ({type(cause).__name__}: {cause}); "
+                "check the network or HF_ENDPOINT and try again."
+            )
+        raise HubError(message + _undo_create(api, repo_id, created)) from error
     return info.pr_url if create_pr and info.pr_url else info.commit_url
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Network failures of whichever HTTP client this huggingface_hub uses (requests, httpx or httpx2)."""
+    import importlib
+
+    errors: list[type[BaseException]] = [OSError]
+    for module, name in (("httpx2", "TransportError"), ("httpx", "TransportError"), ("requests", "ConnectionError")):
+        try:
+            errors.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
 
 
 def _undo_create(api, repo_id: str, created: bool) -> str:
@@ -273,7 +291,7 @@ def _undo_create(api, repo_id: str, created: bool) -> str:
 
 def _explain(api, error, repo_id: str) -> str:
     """Turn the Hub's 401/403/404 answers into what to do (a 403 is told apart with whoami)."""
-    status = getattr(error.response, "status_code", None)
+    status = getattr(getattr(error, "response", None), "status_code", None)
     namespace = repo_id.split("/")[0]
     login = "log in with `hf auth login`, set HF_TOKEN, or pass token=... (a token with write access)"
     if status == 401:
@@ -298,4 +316,7 @@ def _explain(api, error, repo_id: str) -> str:
         if namespace not in {me.get("name"), *(org.get("name") for org in me.get("orgs", []))}:
             return missing_namespace
         return f"Your token lacks write access to {repo_id} (403): ask an admin of '{namespace}' for write rights."
-    return f"The Hub refused the push to {repo_id} ({status}): {error}"
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if status is not None and status >= 500:
+        return f"The Hub failed while pushing to {repo_id} (server error {status}: {reason}); try again later."
+    return f"The Hub refused the push to {repo_id} ({status}): {reason}"
