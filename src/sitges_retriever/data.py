@@ -118,7 +118,7 @@ def _text(record: Any, column: str, where: str) -> str:
     if not isinstance(record, Mapping):
         raise DataError(f"{where}: expected an object with {' and '.join(COLUMNS)}, got {type(record).__name__}.")
     if column not in record:
-        found = ", ".join(map(str, record)) or "none"
+        found = _names(record) or "none"
         raise DataError(
             f"{where}: missing column {column!r} (found: {found}). Each pair needs {' and '.join(COLUMNS)}: "
             "the procedure text and the question."
@@ -129,6 +129,11 @@ def _text(record: Any, column: str, where: str) -> str:
     if not value.strip():
         raise DataError(f"{where}: {column!r} is empty; give every pair a non-empty {column}.")
     return value
+
+
+def _names(names: Iterable[Any]) -> str:
+    """Column names for a message, one line whatever they hold."""
+    return ", ".join(str(name) if str(name).isprintable() else repr(name) for name in names)
 
 
 def _file_rows(path: Path) -> Iterator[tuple[str, Any]]:
@@ -229,11 +234,11 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, Any]]:
             where = f"{path}, line {reader.line_num}"
             if None in record:
                 raise DataError(
-                    f"{where}: more fields than the header ({', '.join(reader.fieldnames or [])}); "
+                    f"{where}: more fields than the header ({_names(reader.fieldnames or [])}); "
                     'quote a value that holds a comma, e.g. "El tràmit, que es fa a la seu".'
                 )
             if None in record.values():
-                raise DataError(f"{where}: fewer fields than the header ({', '.join(reader.fieldnames or [])}).")
+                raise DataError(f"{where}: fewer fields than the header ({_names(reader.fieldnames or [])}).")
             yield where, record
 
 

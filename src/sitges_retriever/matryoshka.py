@@ -24,8 +24,7 @@ def check_dim(dim: int, *, embedding_dim: int = EMBEDDING_DIM, trained_dims: tup
         )
     if dim not in trained_dims:
         raise DimensionError(
-            f"dim {dim} is not a size the model was trained at with MatryoshkaLoss; "
-            f"use one of {list(trained_dims)}."
+            f"dim {dim} is not a size the model was trained at with MatryoshkaLoss; use one of {list(trained_dims)}."
         )
     return dim
 
@@ -36,6 +35,10 @@ def truncate(embeddings: Embeddings, dim: int, *, normalize: bool = True) -> Emb
     With `normalize` (the default) the cut vectors are L2-normalised again, so cosine similarity and
     dot product agree at every size. The input is not modified; the output has the input's type.
     """
+    if getattr(embeddings, "ndim", None) == 0:
+        raise DimensionError(
+            "truncate takes vectors (one or a batch), not a single number; pass model.encode(...) output."
+        )
     if isinstance(embeddings, np.ndarray):
         check_dim(dim, embedding_dim=embeddings.shape[-1])
         cut = embeddings[..., :dim].astype(np.result_type(embeddings.dtype, np.float32), copy=True)
