@@ -96,3 +96,16 @@ def test_piped_output_has_no_cursor_codes(tiny_model_dir):
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
     assert len(done.stdout.strip().splitlines()) == 5
     assert "\r" not in done.stderr and "\x1b[" not in done.stderr
+
+
+def test_train_refuses_an_output_folder_of_the_users_own_files_before_training(tiny_base, demo_slice, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"mine": true}')
+    (mine / "weights.safetensors").write_bytes(b"my weights")
+    argv = ["train", "--data", str(demo_slice), "--base", str(tiny_base), "--output", str(mine), "--max-steps", "1"]
+    assert main(argv) == 1
+    assert "save_model did not write" in capsys.readouterr().err
+    assert (mine / "config.json").read_text() == '{"mine": true}'
+    assert (mine / "weights.safetensors").read_bytes() == b"my weights"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
