@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sitges_retriever.cli import configure_output, main
+from sitges_retriever.cli import main
+from sitges_retriever.console import configure_output
 from sitges_retriever.data import load_procedures
 
 SRC = Path(__file__).resolve().parents[1] / "src"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TextIO
 
+from .console import configure_output, output_restored
 from .errors import SitgesError
 
 #: Options every subcommand takes, so they may follow the subcommand too (`sitges-retriever train -q`).
@@ -264,9 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand: exit 0 on success, 1 on an error (one line on stderr, no traceback), 2 on a usage error."""
     args = build_parser().parse_args(argv)
-    configure_output(quiet=args.quiet)
     try:
-        return int(args.handler(args) or 0)
+        with output_restored():
+            configure_output(quiet=args.quiet)
+            return int(args.handler(args) or 0)
     except SitgesError as error:
         return _fail(args, str(error))
     except OSError as error:  # a file the user named cannot be read or written
@@ -276,30 +277,6 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, str(error) or type(error).__name__)
     except KeyboardInterrupt:
         return _fail(args, "interrupted", code=130)
-
-
-def configure_output(quiet: bool = False, stream: TextIO | None = None) -> bool:
-    """Show progress bars only on a terminal (`stream`, default stderr) and without --quiet; return whether shown.
-
-    Without bars, transformers', datasets', huggingface_hub's and any other tqdm bar is off (for libraries
-    imported later too, through their environment variables), so piped output has no cursor codes.
-    With `quiet`, library logs are kept to errors.
-    """
-    stream = sys.stderr if stream is None else stream
-    bars = not quiet and stream.isatty()
-    if not bars:
-        os.environ.update(TQDM_DISABLE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1")
-        if "huggingface_hub" in sys.modules:
-            sys.modules["huggingface_hub"].utils.disable_progress_bars()
-        if "transformers" in sys.modules:
-            sys.modules["transformers"].utils.logging.disable_progress_bar()
-        if "datasets" in sys.modules:
-            sys.modules["datasets"].disable_progress_bars()
-    if quiet:
-        os.environ.update(TRANSFORMERS_VERBOSITY="error", DATASETS_VERBOSITY="error")
-        if "transformers" in sys.modules:
-            sys.modules["transformers"].utils.logging.set_verbosity_error()
-    return bars
 
 
 def _note(args, message: str) -> None:
