@@ -103,7 +103,7 @@ def _collect(rows: Iterable[tuple[str, Any]], description: str) -> Pairs:
     seen: dict[tuple[str, str], None] = {}
     duplicates = 0
     for where, record in rows:
-        pair = tuple(_text(record, column, where) for column in COLUMNS)
+        pair = (_text(record, COLUMNS[0], where), _text(record, COLUMNS[1], where))
         if pair in seen:
             duplicates += 1
         else:

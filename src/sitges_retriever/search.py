@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from .data import Procedure, load_procedures
 from .errors import DataError
@@ -18,6 +18,28 @@ class Hit:
 
     procedure: Procedure
     score: float
+
+
+@overload
+def search(
+    model: Any,
+    question: str,
+    *,
+    procedures: Sequence[Procedure] | str | Path | None = None,
+    dim: int | None = None,
+    top_k: int = 5,
+) -> list[Hit]: ...
+
+
+@overload
+def search(
+    model: Any,
+    question: Sequence[str],
+    *,
+    procedures: Sequence[Procedure] | str | Path | None = None,
+    dim: int | None = None,
+    top_k: int = 5,
+) -> list[list[Hit]]: ...
 
 
 def search(
@@ -60,7 +82,7 @@ def search(
     if dim is not None:
         query, documents = truncate(query, dim), truncate(documents, dim)
     answers = [
-        [Hit(procedure=procedures[hit["corpus_id"]], score=float(hit["score"])) for hit in hits]
+        [Hit(procedure=procedures[int(hit["corpus_id"])], score=float(hit["score"])) for hit in hits]
         for hits in semantic_search(query, documents, top_k=top_k)
     ]
     return answers[0] if isinstance(question, str) else answers
