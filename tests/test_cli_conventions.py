@@ -106,7 +106,7 @@ def test_train_refuses_an_output_folder_of_the_users_own_files_before_training(t
     (mine / "weights.safetensors").write_bytes(b"my weights")
     argv = ["train", "--data", str(demo_slice), "--base", str(tiny_base), "--output", str(mine), "--max-steps", "1"]
     assert main(argv) == 1
-    assert "save_model did not write" in capsys.readouterr().err
+    assert "not part of a model folder save_model wrote" in capsys.readouterr().err
     assert (mine / "config.json").read_text() == '{"mine": true}'
     assert (mine / "weights.safetensors").read_bytes() == b"my weights"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]

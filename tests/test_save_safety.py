@@ -23,7 +23,7 @@ def test_a_folder_of_the_users_own_model_files_is_refused_and_untouched(tiny_mod
     (folder / own).write_bytes(b"my own weights or config")
     (folder / "notes.md").write_text("mine\n")
     before = _snapshot(folder)
-    with pytest.raises(ModelFolderError, match="save_model did not write.*new or empty folder"):
+    with pytest.raises(ModelFolderError, match="not part of a model folder save_model wrote.*new or empty folder"):
         save_model(tiny_model, folder)
     assert _snapshot(folder) == before
 

@@ -94,7 +94,7 @@ def check_output_folder(path: str | Path) -> Path:
         names = sorted(p.name for p in target.iterdir())
         listed = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         raise ModelFolderError(
-            f"{target} holds files save_model did not write ({listed}); "
+            f"{target} holds files that are not part of a model folder save_model wrote ({listed}); "
             "writing the model there could replace them. Give a new or empty folder."
         )
     read_only = [p for p in (target, *target.rglob("*")) if not p.is_symlink() and not p.stat().st_mode & stat.S_IWUSR]
