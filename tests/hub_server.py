@@ -322,6 +322,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return {"errors": [], "warnings": []}
             case ("POST", ["api", "repos", "create"]):
                 return self._create_repo(json.loads(body), token)
+            case ("DELETE", ["api", "repos", "delete"]):
+                payload = json.loads(body)
+                namespace = payload.get("organization") or (token.user if token else "")
+                repo_id = f"{namespace}/{payload['name']}"
+                self._repo(repo_id, token)
+                self._check_write(token, namespace, "delete a model")
+                del self.hub.repos[repo_id]
+                return {}
             case ("GET" | "HEAD", [ns, name, "resolve", rev, *path]) if path:
                 commit, path = self.hub.resolve(self._repo(f"{ns}/{name}", token), rev), "/".join(path)
                 if path not in commit.files:

@@ -64,11 +64,11 @@ def test_evaluate_reads_an_evaluation_folder_and_writes_results_the_card_reads(t
     assert sorted(read_results(results)) == [64, 256]
 
 
-def test_bad_input_is_one_clear_line_and_exit_code_2(tiny_base, tmp_path, capsys):
+def test_bad_input_is_one_clear_line_and_exit_code_1(tiny_base, tmp_path, capsys):
     bad = tmp_path / "pairs.jsonl"
     bad.write_text('{"positive": "Text del tràmit.", "question": "Què?"}\n', encoding="utf-8")
-    assert main(["train", "--data", str(bad), "--base", str(tiny_base), "--output", str(tmp_path / "m")]) == 2
+    assert main(["train", "--data", str(bad), "--base", str(tiny_base), "--output", str(tmp_path / "m")]) == 1
     assert f"error: {bad}, line 1: missing column 'anchor'" in capsys.readouterr().err
-    assert main(["train", "--set", "learning_rat=1e-5", "--output", str(tmp_path / "m")]) == 2
+    assert main(["train", "--set", "learning_rat=1e-5", "--output", str(tmp_path / "m")]) == 1
     assert "Unknown setting 'learning_rat'" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()

@@ -194,3 +194,66 @@ def test_a_search_corpus_can_be_pairs_or_a_corpus_json(tmp_path):
         ("d1", "El padró."),
         ("d2", "Les obres."),
     ]
+
+
+# --------------------------------------------------------------------------- issue 11: inputs that slipped through
+
+
+def test_a_csv_row_with_more_fields_than_the_header_is_refused_naming_the_line(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "positive,anchor\nEl padró registra els veïns.,Com m'empadrono?\nEl tràmit, que es fa a la seu,Com el faig?\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError, match=rf"{path.name}, line 3: more fields than the header.*quote"):
+        read_pairs(path)
+
+
+def test_a_utf8_bom_in_the_csv_header_is_read(tmp_path):
+    path = write_csv(tmp_path / "pairs.csv", ROWS)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert list(read_pairs(path)) == [(r["positive"], r["anchor"]) for r in ROWS]
+
+
+def test_an_unterminated_csv_quote_says_so(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "positive,anchor\n\"El padró registra els veïns.,Com m'empadrono?\nUn altre,Què?\n", encoding="utf-8"
+    )
+    with pytest.raises(DataError, match=r"line 2: a quoted field is never closed"):
+        read_pairs(path)
+
+
+def test_a_json_array_saved_as_jsonl_and_jsonl_saved_as_json_say_the_format_is_mixed_up(tmp_path):
+    pretty = tmp_path / "pretty.jsonl"
+    pretty.write_text(json.dumps(ROWS, indent=2), encoding="utf-8")
+    one_line = tmp_path / "one_line.jsonl"
+    one_line.write_text(json.dumps(ROWS), encoding="utf-8")
+    for path in (pretty, one_line):
+        with pytest.raises(DataError, match=r"holds a JSON array.*rename it to \.json"):
+            read_pairs(path)
+    lines = write_jsonl(tmp_path / "lines.json", ROWS)
+    with pytest.raises(DataError, match=r"holds JSON Lines.*rename it to \.jsonl"):
+        read_pairs(lines)
+
+
+@pytest.mark.parametrize(
+    ("corpus", "expected"),
+    [
+        ({"a": 1, "b": "Text."}, r"entry 'a'.*must be text, got int"),
+        ({"a": "Text.", "b": None}, r"entry 'b'.*must be text, got NoneType"),
+        ({"c": ["x"]}, r"entry 'c'.*must be text, got list"),
+        ({"d": "   "}, r"entry 'd'.*is empty"),
+        ({}, r"holds no procedures"),
+    ],
+)
+def test_a_search_corpus_json_with_non_text_or_blank_values_is_refused(tmp_path, corpus, expected):
+    path = tmp_path / "corpus.json"
+    path.write_text(json.dumps(corpus), encoding="utf-8")
+    with pytest.raises(DataError, match=expected):
+        load_procedures(path)
+
+
+def test_a_folder_given_as_a_corpus_file_is_named_a_folder(tmp_path):
+    with pytest.raises(DataError, match="is a folder; give a .jsonl"):
+        load_procedures(tmp_path)

@@ -20,8 +20,16 @@ from sitges_retriever.evaluation import evaluate
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WRITE, READ = "hf_test_write", "hf_test_read"
 MODEL_REPO_FILES = {
-    ".gitattributes", "README.md", "config.json", "model.safetensors", "modules.json", "sentence_bert_config.json",
-    "config_sentence_transformers.json", "1_Pooling/config.json", "tokenizer.json", "tokenizer_config.json",
+    ".gitattributes",
+    "README.md",
+    "config.json",
+    "model.safetensors",
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
 }
 
 
@@ -38,8 +46,12 @@ def pushable_dir(tiny_model, tiny_model_dir, tmp_path_factory):
     shutil.copytree(tiny_model_dir, folder)
     shutil.copy2(REPO_ROOT / "model_card.md", folder / "model_card.md")
     procedures = load_procedures()[:40]
-    task = IRTask(queries={p.id: p.questions[0] for p in procedures}, corpus={p.id: p.text for p in procedures},
-                  relevant_docs={p.id: {p.id} for p in procedures}, name="demo slice")
+    task = IRTask(
+        queries={p.id: p.questions[0] for p in procedures},
+        corpus={p.id: p.text for p in procedures},
+        relevant_docs={p.id: {p.id} for p in procedures},
+        name="demo slice",
+    )
     update_card(folder / "model_card.md", evaluate(tiny_model, task, baseline=False).results())
     return folder
 
@@ -82,9 +94,7 @@ def test_the_pushed_repo_is_exactly_the_model_repo_and_its_card(hub, pushable_di
 def test_a_model_object_can_be_pushed_from_a_notebook(hub, tiny_model, pushable_dir, sentences):
     push_to_hub(tiny_model, "alice/from-notebook", token=WRITE, card=pushable_dir / "model_card.md")
     assert "model.safetensors" in hub.files("alice/from-notebook")
-    np.testing.assert_allclose(
-        load("alice/from-notebook").encode(sentences), tiny_model.encode(sentences), atol=1e-5
-    )
+    np.testing.assert_allclose(load("alice/from-notebook").encode(sentences), tiny_model.encode(sentences), atol=1e-5)
 
 
 def test_a_second_push_keeps_the_first_commit_loadable(hub, pushable_dir, tmp_path, sentences):
@@ -173,6 +183,59 @@ def test_push_command_prints_the_commit_url_and_explains_a_refusal(hub, pushable
     assert main(["push", str(pushable_dir), "org/cli-push"]) == 0
     assert "/org/cli-push/commit/" in capsys.readouterr().out
     monkeypatch.setenv("HF_TOKEN", READ)
-    assert main(["push", str(pushable_dir), "org/cli-push"]) == 2
+    assert main(["push", str(pushable_dir), "org/cli-push"]) == 1
     error = capsys.readouterr().err
     assert "read-only" in error and READ not in error and "Traceback" not in error
+
+
+# --------------------------------------------------------------------------- issue 11: failures midway, README card
+
+
+def test_a_refused_connection_is_a_hub_error_not_a_traceback(pushable_dir, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(HubError, match=r"Cannot reach the Hub at http://127.0.0.1:9.*try again"):
+        push_to_hub(pushable_dir, "org/unreachable", token=WRITE)
+
+
+@pytest.mark.parametrize("step", ["_lfs_batch", "_lfs_put"])
+def test_a_500_during_the_weights_upload_is_explained_and_the_new_repo_removed(hub, pushable_dir, monkeypatch, step):
+    import hub_server
+
+    def fail(*args, **kwargs):
+        raise hub_server.HubError(500, "Internal Error")
+
+    monkeypatch.setattr(hub_server._Handler, step, staticmethod(fail))
+    monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", lambda seconds: None, raising=False)
+    with pytest.raises(
+        HubError,
+        match=r"org/failing \(server error 500.*try again later. The empty repo org/failing .* was deleted",
+    ):
+        push_to_hub(pushable_dir, "org/failing", token=WRITE)
+    assert not hub.has_repo("org/failing")
+
+
+def test_a_failed_push_to_an_existing_repo_keeps_it(hub, pushable_dir, monkeypatch):
+    import hub_server
+
+    push_to_hub(pushable_dir, "org/kept", token=WRITE)
+    before = hub.files("org/kept")
+
+    def fail(*args, **kwargs):
+        raise hub_server.HubError(500, "Internal Error")
+
+    monkeypatch.setattr(hub_server._Handler, "_commit", fail)
+    with pytest.raises(HubError, match="500") as caught:
+        push_to_hub(_perturbed(pushable_dir, pushable_dir.parent / "v2-kept"), "org/kept", token=WRITE)
+    assert "deleted" not in str(caught.value)
+    assert hub.files("org/kept") == before
+
+
+def test_a_folder_whose_card_is_readme_md_is_pushed(hub, pushable_dir, tmp_path):
+    folder = tmp_path / "readme-card"
+    shutil.copytree(pushable_dir, folder)
+    (folder / "model_card.md").rename(folder / "README.md")
+    push_to_hub(folder, "org/readme-card", token=WRITE)
+    assert hub.files("org/readme-card")["README.md"] == (folder / "README.md").read_bytes()
+    assert set(hub.files("org/readme-card")) == MODEL_REPO_FILES

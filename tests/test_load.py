@@ -1,5 +1,8 @@
 """load(): local folders, Matryoshka cutting through encode, refusals with reasons."""
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 
@@ -56,3 +59,60 @@ def test_a_path_that_is_neither_folder_nor_hub_id_is_explained(tmp_path):
 def test_offline_and_not_cached_says_which_repo_and_revision(monkeypatch):
     with pytest.raises(ModelNotAvailableError, match=r"org/never-pushed at revision v1.*not in the local .*cache"):
         load("org/never-pushed", revision="v1", offline=True)
+
+
+# --------------------------------------------------------------------------- broken folders: one line each
+
+
+def _broken_copy(tiny_model_dir, tmp_path, relative, content):
+    folder = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, folder)
+    path = folder / relative
+    path.write_bytes(content(path.read_bytes()) if callable(content) else content)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("relative", "content", "expected"),
+    [
+        ("model.safetensors", lambda data: data[: len(data) // 2], r"model.safetensors is not a complete safetensors"),
+        ("model.safetensors", b"", r"model.safetensors is not a complete safetensors"),
+        ("model.safetensors", b"garbage" * 100, r"model.safetensors is not a complete safetensors"),
+        ("modules.json", b"[{", r"modules.json cannot be read as JSON"),
+        ("modules.json", b'{"a": 1}', r"modules.json is not a list of modules"),
+        ("config.json", b"\xff\xfe", r"config.json cannot be read as JSON"),
+        ("sentence_bert_config.json", b"", r"sentence_bert_config.json cannot be read as JSON"),
+        ("1_Pooling/config.json", b"null", r"not a JSON object"),
+    ],
+    ids=["truncated", "empty", "garbage", "modules-json", "modules-shape", "config-bytes", "st-config", "pooling"],
+)
+def test_a_broken_folder_is_one_line_saying_which_file(tiny_model_dir, tmp_path, relative, content, expected):
+    folder = _broken_copy(tiny_model_dir, tmp_path, relative, content)
+    with pytest.raises(ModelFolderError, match=expected) as caught:
+        load(folder)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_pooling_size_other_than_the_hidden_size_is_refused(tiny_model_dir, tmp_path):
+    def pool_256(data):
+        return json.dumps({**json.loads(data), "word_embedding_dimension": 256}).encode()
+
+    folder = _broken_copy(tiny_model_dir, tmp_path, "1_Pooling/config.json", pool_256)
+    with pytest.raises(ModelFolderError, match="pools 256-d vectors but the transformer is 384-d"):
+        load(folder)
+
+
+def test_a_max_seq_length_above_the_position_embeddings_is_refused(tiny_model_dir, tmp_path):
+    def too_long(data):
+        return json.dumps({**json.loads(data), "max_seq_length": 4096}).encode()
+
+    folder = _broken_copy(tiny_model_dir, tmp_path, "sentence_bert_config.json", too_long)
+    with pytest.raises(ModelFolderError, match="max_seq_length 4096, above the model's 512 positions"):
+        load(folder)
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_path_does_not_load_the_current_directory(tiny_model_dir, monkeypatch, empty):
+    monkeypatch.chdir(tiny_model_dir)
+    with pytest.raises(ModelNotAvailableError, match="path is empty"):
+        load(empty)

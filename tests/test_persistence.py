@@ -82,7 +82,7 @@ def test_saving_onto_a_file_is_refused(tiny_model, tmp_path):
 def test_a_folder_holding_other_things_is_refused_and_left_alone(tiny_model, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "train.py").write_text("print('mine')\n")
-    with pytest.raises(ModelFolderError, match="not part of a model folder.*src, train.py"):
+    with pytest.raises(ModelFolderError, match="not part of a model folder save_model wrote \\(src, train.py\\)"):
         save_model(tiny_model, tmp_path)
     assert (tmp_path / "train.py").read_text() == "print('mine')\n" and (tmp_path / "src").is_dir()
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from .console import configure_output, output_restored
 from .errors import SitgesError
+
+#: Options every subcommand takes, so they may follow the subcommand too (`sitges-retriever train -q`).
+_COMMON = argparse.ArgumentParser(add_help=False)
+_COMMON.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def _add_card_commands(subparsers) -> None:
     """`card update` (write evaluation output into the card) and `card check` (exit 1 when it finds problems)."""
-    card = subparsers.add_parser("card", help="Write or check the model card's metrics.")
+    card = subparsers.add_parser("card", parents=[_COMMON], help="Write or check the model card's metrics.")
     commands = card.add_subparsers(dest="card_command", required=True)
 
     def update(args) -> int:
@@ -27,7 +33,7 @@ def _add_card_commands(subparsers) -> None:
             except (OSError, ValueError) as error:
                 raise CardError(f"Cannot read the training details {args.training}: {error}.") from error
         path = update_card(args.card, args.results, model_name=args.model_name, training=training)
-        print(f"Updated {path}")
+        _note(args, f"Updated {path}")
         return 0
 
     def check(args) -> int:
@@ -42,15 +48,34 @@ def _add_card_commands(subparsers) -> None:
         print(f"{args.card}: OK")
         return 0
 
-    parser = commands.add_parser("update", help="Regenerate the card's metrics from evaluator output.")
+    parser = commands.add_parser(
+        "update", parents=[_COMMON], help="Regenerate the card's metrics from evaluator output."
+    )
     parser.add_argument("--results", help="evaluator output: a CSV file, a folder of CSV files, or a JSON file")
     parser.add_argument("--card", default="model_card.md", help="the card to update (default: model_card.md)")
     parser.add_argument("--training", help="a JSON file of training details (see sitges_retriever.card)")
     parser.add_argument("--model-name", help="the model-index name (default: keep the card's)")
     parser.set_defaults(handler=update)
-    parser = commands.add_parser("check", help="Report what is wrong in a card; exit 1 when something is.")
+    parser = commands.add_parser(
+        "check", parents=[_COMMON], help="Report what is wrong in a card; exit 1 when something is."
+    )
     parser.add_argument("card", nargs="?", default="model_card.md", help="the card to check (default: model_card.md)")
     parser.set_defaults(handler=check)
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Where a model is loaded from and onto: --device, --revision, --offline."""
+    parser.add_argument("--device", help="where to run the model, e.g. cpu, cuda, cuda:1, mps (default: the best one)")
+    parser.add_argument("--revision", help="a branch, tag or commit of a Hub model (default: main)")
+    parser.add_argument(
+        "--offline", action="store_true", default=None, help="load from the local Hugging Face cache only"
+    )
+
+
+def _load(args):
+    from .hub import load
+
+    return load(args.model, revision=args.revision, device=args.device, offline=args.offline)
 
 
 def _add_train_commands(subparsers) -> None:
@@ -60,6 +85,8 @@ def _add_train_commands(subparsers) -> None:
         from .training import parse_settings
         from .training import train as run
 
+        if args.offline:
+            _go_offline()
         result = run(
             args.data,
             eval_data=args.eval_data,
@@ -85,21 +112,37 @@ def _add_train_commands(subparsers) -> None:
         from .data import ir_task_from_pairs, load_ir_folder, read_pairs
         from .evaluation import evaluate as run
 
+        if args.results and not Path(args.results).resolve().parent.is_dir():  # say so before a long evaluation
+            raise NotADirectoryError(0, "no such folder to write the results in", str(Path(args.results).parent))
         folder = len(args.data) == 1 and Path(args.data[0]).is_dir()
         task = load_ir_folder(args.data[0]) if folder else ir_task_from_pairs(read_pairs(args.data), name="pairs")
-        report = run(args.model, task, dims=args.dims, batch_size=args.batch_size)
-        print(report)
+        report = run(_load(args), task, dims=args.dims, batch_size=args.batch_size)
+        results = json.dumps(report.results(), indent=2) + "\n"
+        if args.json:
+            sys.stdout.write(results)
+        else:
+            print(report)
         if args.results:
-            Path(args.results).write_text(json.dumps(report.results(), indent=2) + "\n", encoding="utf-8")
-            print(f"Evaluator results written to {args.results} (for `sitges-retriever card update`).")
+            Path(args.results).write_text(results, encoding="utf-8")
+            _note(args, f"Evaluator results written to {args.results} (for `sitges-retriever card update`).")
         return 0
 
     def search(args) -> int:
+        import json
+
+        from .search import _check_questions
         from .search import search as run
 
-        for rank, hit in enumerate(
-            run(args.model, args.question, procedures=args.corpus, dim=args.dim, top_k=args.top_k), start=1
-        ):
+        _check_questions(args.question)  # before loading the model
+        hits = run(_load(args), args.question, procedures=args.corpus, dim=args.dim, top_k=args.top_k)
+        if args.json:
+            rows = [
+                {"rank": rank, "score": hit.score, "id": hit.procedure.id, "title": hit.procedure.title}
+                for rank, hit in enumerate(hits, start=1)
+            ]
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+            return 0
+        for rank, hit in enumerate(hits, start=1):
             print(f"{rank}. {hit.score:.4f}  {hit.procedure.title}")
         return 0
 
@@ -107,6 +150,7 @@ def _add_train_commands(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "train",
+        parents=[_COMMON],
         help="Fine-tune on pairs, evaluate per dimension beside BM25, write "
         "the model folder and its card (no arguments: the demo data, offline base).",
     )
@@ -123,7 +167,7 @@ def _add_train_commands(subparsers) -> None:
         help="queries.json, corpus.json, relevant_docs.json; default: hold out ~10%% of the pairs, split by positive",
     )
     parser.add_argument("--preset", default="default", choices=("default", "published"), help="the recipe")
-    parser.add_argument("--base", help="base model folder or Hub id (default: all-MiniLM-L6-v2, offline copy)")
+    parser.add_argument("--base", help="base model folder or Hub id (default: the offline copy of the base)")
     parser.add_argument("--output", default="sitges-retriever-model", metavar="DIR", help="the model folder to write")
     parser.add_argument(
         "--set",
@@ -133,9 +177,10 @@ def _add_train_commands(subparsers) -> None:
         help="override a preset value or a trainer argument, e.g. --set lr=2e-5 (repeatable)",
     )
     parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps (a quick check)")
+    parser.add_argument("--offline", action="store_true", help="use the local Hugging Face cache only")
     parser.set_defaults(handler=train)
 
-    parser = subparsers.add_parser("evaluate", help="Retrieval metrics per dimension beside BM25.")
+    parser = subparsers.add_parser("evaluate", parents=[_COMMON], help="Retrieval metrics per dimension beside BM25.")
     parser.add_argument("model", help="model folder or Hub id")
     parser.add_argument(
         "--data",
@@ -147,9 +192,11 @@ def _add_train_commands(subparsers) -> None:
     parser.add_argument("--dims", nargs="+", type=int, default=list(MATRYOSHKA_DIMS), help="dimensions to evaluate")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--results", metavar="FILE.json", help="also write the evaluator's results as JSON")
+    parser.add_argument("--json", action="store_true", help="print the evaluator's results as JSON, nothing else")
+    _add_model_options(parser)
     parser.set_defaults(handler=evaluate)
 
-    parser = subparsers.add_parser("search", help="The procedures that best answer a question.")
+    parser = subparsers.add_parser("search", parents=[_COMMON], help="The procedures that best answer a question.")
     parser.add_argument("model", help="model folder or Hub id")
     parser.add_argument("question")
     parser.add_argument("--dim", type=int, choices=MATRYOSHKA_DIMS, help="embedding size (default: full)")
@@ -159,6 +206,8 @@ def _add_train_commands(subparsers) -> None:
         metavar="FILE",
         help="procedures (.jsonl with title/text, pair files or a corpus.json); default: the demo procedures",
     )
+    parser.add_argument("--json", action="store_true", help="print the hits as JSON (rank, score, id, title)")
+    _add_model_options(parser)
     parser.set_defaults(handler=search)
 
 
@@ -168,17 +217,28 @@ def _add_hub_commands(subparsers) -> None:
     def push(args) -> int:
         from .hub import push_to_hub
 
-        url = push_to_hub(args.folder, args.repo_id, private=args.private, revision=args.revision,
-                          create_pr=args.create_pr, commit_message=args.message, card=args.card)
+        url = push_to_hub(
+            args.folder,
+            args.repo_id,
+            private=args.private,
+            revision=args.revision,
+            create_pr=args.create_pr,
+            commit_message=args.message,
+            card=args.card,
+        )
         print(url)
         return 0
 
     parser = subparsers.add_parser(
-        "push", help="Upload a model folder (weights, tokenizer, layout files, card as README.md) to the Hub."
+        "push",
+        parents=[_COMMON],
+        help="Upload a model folder (weights, tokenizer, layout files, card as README.md) to the Hub.",
     )
     parser.add_argument("folder", help="a model folder written by `sitges-retriever train` or save_model")
-    parser.add_argument("repo_id", nargs="?", default="org/sitges-retriever", help="default: org/sitges-retriever")
-    parser.add_argument("--card", help="the card to push as README.md (default: the folder's model_card.md)")
+    parser.add_argument("repo_id", metavar="REPO_ID", help="the Hub repo to push to, e.g. your-org/sitges-retriever")
+    parser.add_argument(
+        "--card", help="the card to push as README.md (default: the folder's README.md or model_card.md)"
+    )
     parser.add_argument("--revision", help="the branch to push to (created when missing)")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
     parser.add_argument("--private", action="store_true", help="create the repo private when it does not exist")
@@ -298,7 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sitges-retriever",
         description="Train, evaluate, document and publish the Sitges procedures retrieval model.",
+        epilog="Exit codes: 0 success, 1 an error or a failed check, 2 a usage error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes, only results and errors")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_train_commands(subparsers)
     _add_card_commands(subparsers)
@@ -308,13 +371,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a subcommand; errors the package raises on purpose print as one clear line, exit code 2."""
+    """Run a subcommand: exit 0 on success, 1 on an error (one line on stderr, no traceback), 2 on a usage error."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with output_restored():
+            configure_output(quiet=args.quiet)
+            return int(args.handler(args) or 0)
     except SitgesError as error:
-        print(f"sitges-retriever {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, str(error))
+    except OSError as error:  # a file the user named cannot be read or written
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(args, f"{where}{error.strerror or error}")
+    except ValueError as error:  # a value the libraries refused
+        return _fail(args, str(error) or type(error).__name__)
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted", code=130)
+
+
+def _note(args, message: str) -> None:
+    """A remark beside the results: on stderr, and not at all with --quiet."""
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def _fail(args, message: str, code: int = 1) -> int:
+    print(f"sitges-retriever {args.command}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _go_offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"  # for libraries imported later
+    if "huggingface_hub" in sys.modules:  # read at import; later reads go through the constant
+        sys.modules["huggingface_hub"].constants.HF_HUB_OFFLINE = True
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sitges-retriever")
+    except PackageNotFoundError:  # run from a source tree without installing
+        from . import __version__
+
+        return __version__
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def _collect(rows: Iterable[tuple[str, Any]], description: str) -> Pairs:
     seen: dict[tuple[str, str], None] = {}
     duplicates = 0
     for where, record in rows:
-        pair = tuple(_text(record, column, where) for column in COLUMNS)
+        pair = (_text(record, COLUMNS[0], where), _text(record, COLUMNS[1], where))
         if pair in seen:
             duplicates += 1
         else:
@@ -120,7 +120,7 @@ def _text(record: Any, column: str, where: str) -> str:
     if not isinstance(record, Mapping):
         raise DataError(f"{where}: expected an object with {' and '.join(COLUMNS)}, got {type(record).__name__}.")
     if column not in record:
-        found = ", ".join(map(str, record)) or "none"
+        found = _names(record) or "none"
         raise DataError(
             f"{where}: missing column {column!r} (found: {found}). Each pair needs {' and '.join(COLUMNS)}: "
             "the procedure text and the question."
@@ -133,7 +133,14 @@ def _text(record: Any, column: str, where: str) -> str:
     return value
 
 
+def _names(names: Iterable[Any]) -> str:
+    """Column names for a message, one line whatever they hold."""
+    return ", ".join(str(name) if str(name).isprintable() else repr(name) for name in names)
+
+
 def _file_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a .jsonl, .json, .csv or .parquet file.")
     if not path.is_file():
         raise DataError(f"{path}: no such file; give the path of a .jsonl, .json, .csv or .parquet file of pairs.")
     suffix = path.suffix.lower()
@@ -142,29 +149,44 @@ def _file_rows(path: Path) -> Iterator[tuple[str, Any]]:
         raise DataError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(PAIR_SUFFIXES)}.")
     try:
         yield from readers[suffix](path)
+    except DataError:
+        raise
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8.") from error
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error}).") from error
+    except (ValueError, RecursionError) as error:  # e.g. a number too long for int(), nesting too deep
+        raise DataError(f"{path}: cannot be read as {suffix[1:].upper()} ({error}).") from None
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
     # Hand-written so that an error can name the line; datasets' JSON loader cannot.
-    with path.open(encoding="utf-8") as lines:
+    first = True
+    with path.open(encoding="utf-8-sig") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
+                if first and line.lstrip().startswith("["):
+                    raise DataError(_MIXED_UP.format(path=path, found="a JSON array", suffix=".json")) from None
                 raise DataError(f"{path}, line {number}: not valid JSON ({error.msg}, column {error.colno}).") from None
+            if first and isinstance(record, list) and all(isinstance(item, Mapping) for item in record):
+                raise DataError(_MIXED_UP.format(path=path, found="a JSON array", suffix=".json"))
+            first = False
             yield f"{path}, line {number}", record
 
 
 def _json_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    text = path.read_text(encoding="utf-8-sig")
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
+        content = json.loads(text)
     except json.JSONDecodeError as error:
+        if error.msg == "Extra data" and _is_json_object(text[: error.pos]):
+            raise DataError(
+                _MIXED_UP.format(path=path, found="JSON Lines (one object per line)", suffix=".jsonl")
+            ) from None
         raise DataError(f"{path}, line {error.lineno}: not valid JSON ({error.msg}).") from None
     if isinstance(content, Mapping) and all(isinstance(content.get(c), list) for c in COLUMNS):
         if len(content[COLUMNS[0]]) != len(content[COLUMNS[1]]):
@@ -181,14 +203,45 @@ def _json_rows(path: Path) -> Iterator[tuple[str, Any]]:
         yield f"{path}, item {index}", record
 
 
+_MIXED_UP = "{path} holds {found}, which is not what its suffix says: rename it to {suffix}."
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
 def _csv_rows(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        try:
-            for record in reader:
-                yield f"{path}, line {reader.line_num}", {k: v for k, v in record.items() if k is not None}
-        except csv.Error as error:
-            raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({error}).") from None
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle, strict=True)
+        while True:
+            line = reader.line_num + 1
+            try:
+                if reader.fieldnames is None:  # an empty file
+                    return
+                line = reader.line_num + 1
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                if "unexpected end of data" in str(error):
+                    raise DataError(
+                        f"{path}, line {line}: a quoted field is never closed (a '\"' without its closing one); "
+                        'close it, and write a quote inside a field as "".'
+                    ) from None
+                raise DataError(f"{path}, line {line}: not valid CSV ({error}).") from None
+            where = f"{path}, line {reader.line_num}"
+            if None in record:
+                raise DataError(
+                    f"{where}: more fields than the header ({_names(reader.fieldnames or [])}); "
+                    'quote a value that holds a comma, e.g. "El tràmit, que es fa a la seu".'
+                )
+            if None in record.values():
+                raise DataError(f"{where}: fewer fields than the header ({_names(reader.fieldnames or [])}).")
+            yield where, record
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[str, Any]]:
@@ -309,7 +362,11 @@ def load_procedures(path: str | Path | None = None) -> list[Procedure]:
     """
     path = demo_path() if path is None else Path(path)
     if path.suffix.lower() == ".json" and path.is_file() and isinstance(corpus := _json_maybe(path), dict):
-        return [Procedure(id=str(key), title=_title(str(text)), text=str(text)) for key, text in corpus.items()]
+        for key, text in corpus.items():
+            _text({"text": text}, "text", f"{path}, entry {key!r}")
+        if not corpus:
+            raise DataError(f'{path} holds no procedures: map ids to procedure texts, e.g. {{"p1": "..."}}.')
+        return [Procedure(id=str(key), title=_title(text), text=text) for key, text in corpus.items()]
     procedures: list[Procedure] = []
     seen: set[str] = set()
     for where, record in _file_rows(path):
@@ -340,8 +397,8 @@ def load_procedures(path: str | Path | None = None) -> list[Procedure]:
 
 def _json_maybe(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, RecursionError):
         return None  # _file_rows reports the error with its line
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from .architecture import EMBEDDING_DIM, POOLING_DIR, REPO_ID
 from .errors import HubError, ModelFolderError, ModelNotAvailableError
 from .matryoshka import check_dim
-from .persistence import REQUIRED_FILES, check_model_folder, save_model
+from .persistence import REQUIRED_FILES, check_model_folder, recover_before_load, save_model
 
 #: What a model needs from its repo: safetensors weights, tokenizer, configs, the card. No pickle, ONNX or OpenVINO.
 MODEL_FILE_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "README.md", f"{POOLING_DIR}/*"]
@@ -58,6 +58,9 @@ def model_folder(
     token: str | bool | None = None,
 ) -> Path:
     """The local folder holding `model`: the path itself, or the Hub snapshot (downloaded if needed)."""
+    if not str(model).strip():
+        raise ModelNotAvailableError("The model path is empty; give a model folder or a Hub id such as " + REPO_ID)
+    recover_before_load(model)  # a save killed between its two renames: put the old folder back
     if Path(model).expanduser().is_dir():
         if revision is not None:
             raise ModelFolderError(
@@ -135,10 +138,19 @@ def _renormalizing(model: Any) -> Any:
 
 
 #: What a pushed repo holds: the model files and the card (as README.md); nothing else of the project.
-PUSHED_FILE_PATTERNS = [*REQUIRED_FILES, "model.safetensors", "model.safetensors.index.json", "model-*.safetensors",
-                        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-                        "added_tokens.json", "README.md"]
-CARD_NAMES = ("model_card.md", "README.md")
+PUSHED_FILE_PATTERNS = [
+    *REQUIRED_FILES,
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "model-*.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "added_tokens.json",
+    "README.md",
+]
+CARD_NAMES = ("README.md", "model_card.md")  # README.md: the card of a model folder; model_card.md: older folders
 
 
 def push_to_hub(
@@ -155,7 +167,7 @@ def push_to_hub(
     """Upload one complete model repo (weights, tokenizer, layout files, card as README.md); return the commit URL.
 
     `model_or_folder` is a `SentenceTransformer` or a folder written by `save_model`; the card is `card`, else the
-    folder's model_card.md or README.md. Nothing is uploaded unless the folder loads and the card check passes.
+    folder's README.md or model_card.md. Nothing is uploaded unless the folder loads and the card check passes.
     The repo is created when missing; pushing again to it makes a new commit. The token is found the way
     huggingface_hub finds it (`hf auth login`, HF_TOKEN, a notebook secret) and never printed.
     """
@@ -164,8 +176,15 @@ def push_to_hub(
         if folder is None:
             folder = save_model(model_or_folder, Path(scratch) / "model")
         staged = _stage_repo(folder, _find_card(folder, card), Path(scratch) / "repo")
-        return _upload(staged, repo_id, token=token, private=private, revision=revision, create_pr=create_pr,
-                       commit_message=commit_message or f"Upload sitges-retriever model ({EMBEDDING_DIM}-d)")
+        return _upload(
+            staged,
+            repo_id,
+            token=token,
+            private=private,
+            revision=revision,
+            create_pr=create_pr,
+            commit_message=commit_message or f"Upload sitges-retriever model ({EMBEDDING_DIM}-d)",
+        )
 
 
 def _find_card(folder: Path, card: str | Path | None) -> Path:
@@ -191,8 +210,10 @@ def _stage_repo(folder: Path, card: Path, staged: Path) -> Path:
     problems = check_card(card)
     if problems:
         listed = "\n".join(f"  - {problem.message}" for problem in problems)
-        raise HubError(f"The card {card} does not fit the model, so nothing was uploaded:\n{listed}\n"
-                       "Regenerate its metrics with `sitges-retriever card update`.")
+        raise HubError(
+            f"The card {card} does not fit the model, so nothing was uploaded:\n{listed}\n"
+            "Regenerate its metrics with `sitges-retriever card update`."
+        )
     for pattern in PUSHED_FILE_PATTERNS:
         for source in folder.glob(pattern):
             if source.name != "README.md":
@@ -206,8 +227,9 @@ def _stage_repo(folder: Path, card: Path, staged: Path) -> Path:
 def _check_loads(folder: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(folder), device="cpu", trust_remote_code=False,
-                                model_kwargs={"use_safetensors": True})
+    model = SentenceTransformer(
+        str(folder), device="cpu", trust_remote_code=False, model_kwargs={"use_safetensors": True}
+    )
     width = model.encode(["Prova de càrrega"], show_progress_bar=False).shape[-1]
     if width != EMBEDDING_DIM:
         raise ModelFolderError(f"it produces {width}-d embeddings, not {EMBEDDING_DIM}-d")
@@ -218,10 +240,14 @@ def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, 
     from huggingface_hub.errors import HfHubHTTPError
 
     if token is None and get_token() is None:
-        raise HubError(f"No Hugging Face token found, so nothing was pushed to {repo_id}: log in with "
-                       "`hf auth login` (or `huggingface_hub.login()` in a notebook), or set HF_TOKEN.")
+        raise HubError(
+            f"No Hugging Face token found, so nothing was pushed to {repo_id}: log in with "
+            "`hf auth login` (or `huggingface_hub.login()` in a notebook), or set HF_TOKEN."
+        )
     api = HfApi(token=token)
+    created, network = False, _transport_errors()
     try:
+        created = not api.repo_exists(repo_id)
         api.create_repo(repo_id, private=private, exist_ok=True)
         if revision is not None and not create_pr:
             api.create_branch(repo_id, branch=revision, exist_ok=True)
@@ -233,20 +259,59 @@ def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, 
             commit_message=commit_message,
             delete_patterns=["*", "**/*"],
         )
-    except HfHubHTTPError as error:
-        raise HubError(_explain(api, error, repo_id)) from error
+    except Exception as error:
+        # huggingface_hub wraps a failed LFS upload in RuntimeError / ValueError: look at the cause too
+        cause = next((e for e in (error, error.__cause__) if isinstance(e, (HfHubHTTPError, *network))), None)
+        if cause is None:
+            raise
+        if isinstance(cause, HfHubHTTPError):
+            message = _explain(api, cause, repo_id)
+        else:  # connection refused, reset, timed out; DNS failure
+            message = (
+                f"Cannot reach the Hub at {api.endpoint} to push {repo_id} ({type(cause).__name__}: {cause}); "
+                "check the network or HF_ENDPOINT and try again."
+            )
+        raise HubError(message + _undo_create(api, repo_id, created)) from error
     return info.pr_url if create_pr and info.pr_url else info.commit_url
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Network failures of whichever HTTP client this huggingface_hub uses (requests, httpx or httpx2)."""
+    import importlib
+
+    errors: list[type[BaseException]] = [OSError]
+    for module, name in (("httpx2", "TransportError"), ("httpx", "TransportError"), ("requests", "ConnectionError")):
+        try:
+            errors.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+def _undo_create(api, repo_id: str, created: bool) -> str:
+    """Delete a repo this push created before failing; the sentence to add to the error saying what happened."""
+    if not created:
+        return ""
+    try:
+        if not api.repo_exists(repo_id):
+            return ""
+        api.delete_repo(repo_id)
+    except Exception:  # the Hub is unreachable or refuses: tell the user instead
+        return f" The push created the repo {repo_id}, which may be left empty: delete it on the Hub if so."
+    return f" The empty repo {repo_id} this push created was deleted."
 
 
 def _explain(api, error, repo_id: str) -> str:
     """Turn the Hub's 401/403/404 answers into what to do (a 403 is told apart with whoami)."""
-    status = getattr(error.response, "status_code", None)
+    status = getattr(getattr(error, "response", None), "status_code", None)
     namespace = repo_id.split("/")[0]
     login = "log in with `hf auth login`, set HF_TOKEN, or pass token=... (a token with write access)"
     if status == 401:
         return f"The Hub did not accept your credentials for {repo_id} (401): {login}."
-    missing_namespace = (f"The namespace '{namespace}' of {repo_id} does not exist or you are not a member of it "
-                         f"({status}): check the organisation or user name.")
+    missing_namespace = (
+        f"The namespace '{namespace}' of {repo_id} does not exist or you are not a member of it "
+        f"({status}): check the organisation or user name."
+    )
     if status == 404:
         return missing_namespace
     if status == 403:
@@ -256,9 +321,14 @@ def _explain(api, error, repo_id: str) -> str:
             return f"The Hub refused your token for {repo_id} (403): {login}."
         role = me.get("auth", {}).get("accessToken", {}).get("role")
         if role == "read":
-            return (f"Your token is read-only, so it may not push to {repo_id} (403): create a token with write "
-                    "access at https://huggingface.co/settings/tokens and log in with it.")
+            return (
+                f"Your token is read-only, so it may not push to {repo_id} (403): create a token with write "
+                "access at https://huggingface.co/settings/tokens and log in with it."
+            )
         if namespace not in {me.get("name"), *(org.get("name") for org in me.get("orgs", []))}:
             return missing_namespace
         return f"Your token lacks write access to {repo_id} (403): ask an admin of '{namespace}' for write rights."
-    return f"The Hub refused the push to {repo_id} ({status}): {error}"
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if status is not None and status >= 500:
+        return f"The Hub failed while pushing to {repo_id} (server error {status}: {reason}); try again later."
+    return f"The Hub refused the push to {repo_id} ({status}): {reason}"

@@ -40,6 +40,10 @@ def truncate(embeddings: Any, dim: int, *, normalize: bool = True) -> Any:
     With `normalize` (the default) the cut vectors are L2-normalised again, so cosine similarity and
     dot product agree at every size. The input is not modified; the output has the input's type.
     """
+    if getattr(embeddings, "ndim", None) == 0:
+        raise DimensionError(
+            "truncate takes vectors (one or a batch), not a single number; pass model.encode(...) output."
+        )
     if isinstance(embeddings, np.ndarray):
         check_dim(dim, embedding_dim=embeddings.shape[-1])
         cut = embeddings[..., :dim].astype(np.result_type(embeddings.dtype, np.float32), copy=True)

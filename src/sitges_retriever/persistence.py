@@ -7,14 +7,17 @@ come from the architecture spec.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import stat
 import tempfile
-from fnmatch import fnmatch
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from .architecture import ARCHITECTURE, POOLING_DIR, Architecture
+from .architecture import ARCHITECTURE, CLASSIC_FORMAT_VERSION, POOLING_DIR, Architecture
 from .errors import ModelFolderError
 
 WEIGHTS_FILE = "model.safetensors"
@@ -28,8 +31,8 @@ REQUIRED_FILES = (
     "config_sentence_transformers.json",
     f"{POOLING_DIR}/config.json",
 )
-#: What may stand in a folder that `save_model` replaces: model files, cards, repo metadata. Anything else is refused.
-MODEL_FOLDER_NAMES = ("*.json", "*.safetensors", "*.txt", "*.model", "*.md", "*.bin", POOLING_DIR, ".git*")
+#: Written by `save_model` into each folder it writes: the folders it may replace later.
+MARKER_FILE = ".sitges-retriever"
 #: Old weights are dropped on overwrite; every other file the new folder lacks (the card, notes) is carried over.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".onnx", ".pt")
 
@@ -48,37 +51,145 @@ def save_model(model, path: str | Path) -> Path:
     """Write `model` as a complete, loadable classic-layout folder at `path` and return it.
 
     Weights go to `model.safetensors`, with the tokenizer, `config.json` and the layout files, whatever
-    sentence-transformers version is installed. The folder is written aside and moved into place, so
-    a failure never leaves a half-written model; a card (README.md, model_card.md) already in the
-    folder is kept.
+    sentence-transformers version is installed. Only an empty folder or one `save_model` wrote before (it
+    leaves a `.sitges-retriever` marker) is written to; anything else is refused untouched. The folder is
+    written aside and moved into place under a lock, so a failure never leaves a half-written model; a card
+    (README.md, model_card.md) and notes already in the folder are kept.
     """
-    target = check_output_folder(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
-    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private (0700); the model folder gets the usual mode
-    try:
-        _write_folder(model, staging)
-        check_model_folder(staging)
-        _carry_over(target, staging)
-        _swap_into_place(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    target = _resolve_target(path)
+    _check_parent(target)
+    with _save_lock(target):
+        recover_interrupted_save(target)
+        check_output_folder(target)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+        except OSError as error:
+            raise ModelFolderError(
+                f"Cannot write beside {target} ({error.strerror or error}); choose a writable folder."
+            ) from error
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private (0700); the model folder gets the usual mode
+        try:
+            _write_folder(model, staging)
+            check_model_folder(staging)
+            _carry_over(target, staging)
+            _swap_into_place(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
 def check_output_folder(path: str | Path) -> Path:
-    """Return `path` resolved if a model may be written there; refuse a file, or a folder holding other things."""
-    target = Path(path).resolve()
+    """Return `path` resolved if a model may be written there, else raise `ModelFolderError` and touch nothing.
+
+    Allowed: a missing or empty folder, or one `save_model` wrote (its marker, or the format stamp it wrote
+    before the marker existed on a complete model folder). Refused: a file, a folder of other things, and a
+    read-only folder or file in it (chmod a-w is how users protect a model).
+    """
+    target = _resolve_target(path)
     if target.exists() and not target.is_dir():
         raise ModelFolderError(f"{target} exists and is a file; give a folder path for the model.")
-    if target.is_dir():
-        foreign = sorted(p.name for p in target.iterdir() if not any(fnmatch(p.name, n) for n in MODEL_FOLDER_NAMES))
-        if foreign:
-            raise ModelFolderError(
-                f"{target} holds files that are not part of a model folder ({', '.join(foreign[:5])}); writing "
-                "the model there would replace them. Give a new folder, or one that holds only a model."
-            )
+    if not target.is_dir() or not any(target.iterdir()):
+        return target
+    if not _written_by_save_model(target):
+        names = sorted(p.name for p in target.iterdir())
+        listed = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise ModelFolderError(
+            f"{target} holds files that are not part of a model folder save_model wrote ({listed}); "
+            "writing the model there could replace them. Give a new or empty folder."
+        )
+    read_only = [p for p in (target, *target.rglob("*")) if not p.is_symlink() and not p.stat().st_mode & stat.S_IWUSR]
+    if read_only:
+        raise ModelFolderError(
+            f"{read_only[0]} is read-only, so the model folder {target} is not replaced; make it writable "
+            "(chmod u+w) or give another folder."
+        )
     return target
+
+
+def recover_interrupted_save(target: str | Path) -> Path | None:
+    """Undo what a killed `save_model` left beside `target`; return the folder put back, if any.
+
+    A save killed between its two renames leaves the old folder as `.NAME.old-*` and no `target`: it is put
+    back. Leftover `.NAME.saving-*` copies (never complete when left) and stale `.NAME.old-*` ones are removed.
+    Call it only while holding the save lock (`save_model` and `load` do).
+    """
+    target = Path(target)
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    restored = None
+    if olds and not target.exists():
+        restored = olds.pop().rename(target)
+    for leftover in [*olds, *target.parent.glob(f".{target.name}.saving-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+    return restored
+
+
+def recover_before_load(path: str | Path) -> None:
+    """If a killed save left the folder at `path` missing with its old copy beside it, put that copy back."""
+    target = Path(path).expanduser().resolve()
+    if not target.exists() and target.parent.is_dir() and any(target.parent.glob(f".{target.name}.old-*")):
+        with _save_lock(target):
+            recover_interrupted_save(target)
+
+
+@contextlib.contextmanager
+def _save_lock(target: Path) -> Iterator[None]:
+    """Hold `.NAME.lock` beside `target` (filelock: released by the OS if the process dies); refuse if taken."""
+    from filelock import FileLock, Timeout
+
+    lock_path = target.parent / f".{target.name}.lock"
+    lock = FileLock(lock_path, timeout=0, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ModelFolderError(
+            f"Another save to {target} is running (it holds {lock_path}); wait for it to finish and try again."
+        ) from None
+    except OSError as error:
+        raise ModelFolderError(
+            f"Cannot write beside {target} ({error.strerror or error}); choose a writable folder."
+        ) from error
+    try:
+        yield
+    finally:
+        lock_path.unlink(missing_ok=True)  # while still held: a later save makes a fresh one
+        lock.release()
+
+
+def _resolve_target(path: str | Path) -> Path:
+    if not str(path).strip():
+        raise ModelFolderError("The model folder path is empty; give the folder to write the model to.")
+    return Path(path).expanduser().resolve()
+
+
+def _check_parent(target: Path) -> None:
+    """Create the parent folder, or explain why not (a file in the way, a read-only folder)."""
+    for ancestor in target.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ModelFolderError(f"{ancestor} is a file, so {target} cannot be created; give a folder path.")
+            if not ancestor.stat().st_mode & stat.S_IWUSR:
+                raise ModelFolderError(
+                    f"{ancestor} is read-only, so {target} cannot be written; choose another folder."
+                )
+            break
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ModelFolderError(
+            f"Cannot create {target.parent} ({error.strerror or error}); choose another folder."
+        ) from error
+
+
+def _written_by_save_model(folder: Path) -> bool:
+    if (folder / MARKER_FILE).is_file():
+        return True
+    # Folders saved before the marker existed: complete, and stamped with the classic format save_model writes.
+    try:
+        check_model_folder(folder)
+        stamp = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))["__version__"]
+    except (ModelFolderError, OSError, ValueError, KeyError, TypeError):
+        return False
+    return stamp == CLASSIC_FORMAT_VERSION
 
 
 def _umask() -> int:
@@ -94,13 +205,24 @@ def _write_folder(model, folder: Path) -> None:
     for stray in PICKLE_WEIGHTS:
         (folder / stray).unlink(missing_ok=True)
     architecture_of(model).write_layout(folder)
+    (folder / MARKER_FILE).write_text(json.dumps(_marker(), indent=2) + "\n", encoding="utf-8")
+
+
+def _marker() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("sitges-retriever")
+    except PackageNotFoundError:
+        package = "unknown"
+    return {"written_by": "sitges_retriever.save_model", "version": package}
 
 
 def _carry_over(old: Path, new: Path) -> None:
     if not old.is_dir():
         return
     for source in old.iterdir():
-        if not (new / source.name).exists() and source.suffix not in WEIGHT_SUFFIXES:
+        if source.name != MARKER_FILE and not (new / source.name).exists() and source.suffix not in WEIGHT_SUFFIXES:
             (shutil.copytree if source.is_dir() else shutil.copy2)(source, new / source.name)
 
 
@@ -127,6 +249,8 @@ def check_model_folder(folder: str | Path) -> Path:
     Raises `ModelFolderError` naming what is missing, or refusing pickle-only weights (loading a
     pickle can run arbitrary code).
     """
+    if not str(folder).strip():
+        raise ModelFolderError("The model folder path is empty; give the path of a saved model folder.")
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelFolderError(f"{folder} is not a folder; give the path of a saved model folder.")
@@ -148,10 +272,71 @@ def check_model_folder(folder: str | Path) -> Path:
         )
     if not any((folder / name).is_file() for name in ("tokenizer.json", "vocab.txt")):
         raise ModelFolderError(f"{folder} has no tokenizer (tokenizer.json or vocab.txt); re-save it with save_model.")
-    modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
-    if any(module.get("type", "").startswith("sentence_transformers.base") for module in modules):
+    configs = {name: _read_json(folder, name) for name in REQUIRED_FILES}
+    modules = configs["modules.json"]
+    if not isinstance(modules, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("type"), str) for m in modules
+    ):
+        raise ModelFolderError(
+            f"{folder}/modules.json is not a list of modules with a 'type'; re-save it with save_model."
+        )
+    if any(module["type"].startswith("sentence_transformers.base") for module in modules):
         raise ModelFolderError(
             f"{folder}/modules.json uses the sentence-transformers >= 5.4 format, which older releases cannot "
             "load. Re-save it with sitges_retriever.save_model(model, folder)."
         )
+    _check_sizes(folder, configs)
+    _check_weights(folder)
     return folder
+
+
+def _read_json(folder: Path, name: str) -> Any:
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error).split("\n")[0]
+        raise ModelFolderError(
+            f"{folder / name} cannot be read as JSON ({reason}); re-save the folder with sitges_retriever.save_model."
+        ) from None
+
+
+def _check_sizes(folder: Path, configs: dict[str, Any]) -> None:
+    """The pooling size must be the transformer's hidden size; max_seq_length must fit its position embeddings."""
+    config, pooling, st_config = (
+        configs[n] for n in ("config.json", f"{POOLING_DIR}/config.json", "sentence_bert_config.json")
+    )
+    if not all(isinstance(c, dict) for c in (config, pooling, st_config)):
+        raise ModelFolderError(f"{folder} has a config that is not a JSON object; re-save it with save_model.")
+    hidden, pooled = config.get("hidden_size"), pooling.get("word_embedding_dimension")
+    if hidden is not None and pooled != hidden:
+        raise ModelFolderError(
+            f"{folder}/{POOLING_DIR}/config.json pools {pooled}-d vectors but the transformer is {hidden}-d; "
+            "the folder is inconsistent: re-save the model with save_model."
+        )
+    positions, length = config.get("max_position_embeddings"), st_config.get("max_seq_length")
+    if isinstance(positions, int) and isinstance(length, int):
+        if config.get("model_type") in ("roberta", "xlm-roberta", "camembert"):
+            positions -= 2  # position ids start after the padding index
+        if length > positions:
+            raise ModelFolderError(
+                f"{folder}/sentence_bert_config.json sets max_seq_length {length}, above the model's {positions} "
+                f"positions; set it to at most {positions}."
+            )
+
+
+def _check_weights(folder: Path) -> None:
+    """Read each safetensors header: a truncated, empty or garbage file is refused before torch sees it."""
+    from safetensors import safe_open
+
+    for weights in (
+        [folder / WEIGHTS_FILE] if (folder / WEIGHTS_FILE).is_file() else sorted(folder.glob("model-*.safetensors"))
+    ):
+        try:
+            with safe_open(str(weights), framework="np"):
+                pass
+        except Exception as error:  # safetensors raises its own SafetensorError, OSError or others by version
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ModelFolderError(
+                f"{weights} is not a complete safetensors file ({reason}); "
+                "it may be truncated: copy or download it again, or re-save the model."
+            ) from None

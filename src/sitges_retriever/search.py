@@ -1,20 +1,21 @@
-"""Answer a question with the procedures that match it best: one-shot hybrid search over a small corpus."""
+"""Answer questions with the procedures that match them best: one-shot hybrid search over a small corpus."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from .data import Procedure, load_procedures
-from .errors import SitgesError
+from .errors import DataError, RetrievalError
 from .matryoshka import check_dim, truncate
 from .retrieval import BM25, BM25_WEIGHT, FusionMethod, hybrid_scores
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Hit:
     score: float
 
 
+@overload
 def search(
     model: Any,
     question: str,
@@ -35,34 +37,86 @@ def search(
     mode: SearchMode = "hybrid",
     fusion: FusionMethod = "weighted",
     bm25_weight: float = BM25_WEIGHT,
-) -> list[Hit]:
+) -> list[Hit]: ...
+
+
+@overload
+def search(
+    model: Any,
+    question: Sequence[str],
+    *,
+    procedures: Sequence[Procedure] | str | Path | None = None,
+    dim: int | None = None,
+    top_k: int = 5,
+    mode: SearchMode = "hybrid",
+    fusion: FusionMethod = "weighted",
+    bm25_weight: float = BM25_WEIGHT,
+) -> list[list[Hit]]: ...
+
+
+def search(
+    model: Any,
+    question: str | Sequence[str],
+    *,
+    procedures: Sequence[Procedure] | str | Path | None = None,
+    dim: int | None = None,
+    top_k: int = 5,
+    mode: SearchMode = "hybrid",
+    fusion: FusionMethod = "weighted",
+    bm25_weight: float = BM25_WEIGHT,
+) -> list[Hit] | list[list[Hit]]:
     """The `top_k` procedures that best answer `question` (demo procedures by default), best first.
 
+    `question` may be a list of questions: then one list of hits per question is returned, in order.
     `mode`: "hybrid" (the model and Catalan BM25 fused, see `retrieval.hybrid_scores`), "dense" (the model's
-    cosine similarity) or "bm25". `model` is a loaded SentenceTransformer or a folder / Hub id; `dim` cuts
-    its embeddings to one of MATRYOSHKA_DIMS.
+    cosine similarity) or "bm25" (no model needed). `model` is a loaded SentenceTransformer or a folder /
+    Hub id; `dim` cuts its embeddings to one of MATRYOSHKA_DIMS.
     """
     from .evaluation import encode
 
-    if mode not in ("hybrid", "dense", "bm25"):
-        raise SitgesError(f"Unknown search mode {mode!r}; use 'hybrid', 'dense' or 'bm25'.")
+    questions = _check_questions(question)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise DataError(f"top_k must be a positive whole number of results (e.g. 5), got {top_k!r}.")
+    if mode not in MODES:
+        raise RetrievalError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
     if not isinstance(procedures, Sequence) or isinstance(procedures, str):
         procedures = load_procedures(procedures)
-    texts = [p.text for p in procedures]
+    if not procedures:
+        raise DataError("The corpus holds no procedures to search: give at least one.")
     if dim is not None:
         check_dim(dim)
-    scores = np.zeros((1, len(texts)))
-    keyword = BM25(texts).scores([question]) if mode != "dense" else None
-    if mode != "bm25":
+    texts = [p.text for p in procedures]
+    if mode == "bm25":
+        scores = BM25(texts).scores(questions)
+    else:
         if isinstance(model, (str, Path)):
             from .hub import load
 
             model = load(model)
-        query, documents = encode(model, [question], "query"), encode(model, texts, "document")
+        query, documents = encode(model, questions, "query"), encode(model, texts, "document")
         if dim is not None:
             query, documents = truncate(query, dim), truncate(documents, dim)
         scores = query @ documents.T
-    if keyword is not None:
-        scores = keyword if mode == "bm25" else hybrid_scores(scores, keyword, method=fusion, weight=bm25_weight)
-    best = np.argsort(-scores[0], kind="stable")[:top_k]
-    return [Hit(procedure=procedures[i], score=float(scores[0, i])) for i in best if np.isfinite(scores[0, i])]
+        if mode == "hybrid":
+            scores = hybrid_scores(scores, BM25(texts).scores(questions), method=fusion, weight=bm25_weight)
+    answers = [
+        [
+            Hit(procedure=procedures[i], score=float(row[i]))
+            for i in np.argsort(-row, kind="stable")[:top_k]
+            if np.isfinite(row[i])
+        ]
+        for row in scores
+    ]
+    return answers[0] if isinstance(question, str) else answers
+
+
+def _check_questions(question: str | Sequence[str]) -> list[str]:
+    """One question or a list of them, each non-empty text; else a `DataError` saying which."""
+    questions = [question] if isinstance(question, str) else question
+    if not isinstance(questions, Sequence) or not questions:
+        raise DataError(f"Give a question (text) or a non-empty list of questions, got {question!r:.60}.")
+    for index, text in enumerate(questions):
+        if not isinstance(text, str) or not text.strip():
+            which = "The question" if isinstance(question, str) else f"Question {index + 1}"
+            raise DataError(f"{which} is empty or not text ({text!r:.60}); ask something, e.g. 'Com m'empadrono?'.")
+    return list(questions)

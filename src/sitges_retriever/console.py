@@ -1,0 +1,67 @@
+"""What the command line shows on the terminal: progress bars only where they render, quiet on request."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+
+def configure_output(quiet: bool = False, stream: TextIO | None = None) -> bool:
+    """Show progress bars only on a terminal (`stream`, default stderr) and without --quiet; return whether shown.
+
+    Without bars, transformers', datasets', huggingface_hub's and any other tqdm bar is off (for libraries
+    imported later too, through their environment variables), so piped output has no cursor codes.
+    With `quiet`, library logs are kept to errors.
+    """
+    stream = sys.stderr if stream is None else stream
+    bars = not quiet and stream.isatty()
+    if not bars:
+        os.environ.update(TQDM_DISABLE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1")
+        if "huggingface_hub" in sys.modules:
+            sys.modules["huggingface_hub"].utils.disable_progress_bars()
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
+        if "datasets" in sys.modules:
+            sys.modules["datasets"].disable_progress_bars()
+    if quiet:
+        os.environ.update(TRANSFORMERS_VERBOSITY="error", DATASETS_VERBOSITY="error")
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.set_verbosity_error()
+    return bars
+
+
+_OUTPUT_VARIABLES = (
+    "TQDM_DISABLE",
+    "HF_HUB_DISABLE_PROGRESS_BARS",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS",
+    "TRANSFORMERS_VERBOSITY",
+    "DATASETS_VERBOSITY",
+)
+
+
+@contextlib.contextmanager
+def output_restored() -> Iterator[None]:
+    """Put back the progress-bar and log settings `configure_output` changed (main() run in a notebook or a test)."""
+    saved = {name: os.environ.get(name) for name in _OUTPUT_VARIABLES}
+    hub, transformers = sys.modules.get("huggingface_hub"), sys.modules.get("transformers")
+    hub_bars = hub is None or not hub.utils.are_progress_bars_disabled()
+    transformers_bars = transformers is None or transformers.utils.logging.is_progress_bar_enabled()
+    verbosity = transformers.utils.logging.get_verbosity() if transformers else None
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if hub_bars and "huggingface_hub" in sys.modules:
+            sys.modules["huggingface_hub"].utils.enable_progress_bars()
+        if "transformers" in sys.modules:
+            logging = sys.modules["transformers"].utils.logging
+            if transformers_bars:
+                logging.enable_progress_bar()
+            logging.set_verbosity(verbosity if verbosity is not None else logging.WARNING)

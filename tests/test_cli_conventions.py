@@ -1,0 +1,112 @@
+"""The CLI's conventions: --version, --json, -q, --device/--revision/--offline, exit codes 0 / 1 / 2, quiet pipes."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from sitges_retriever.cli import main
+from sitges_retriever.console import configure_output
+from sitges_retriever.data import load_procedures
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def test_version_prints_the_installed_version(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sitges-retriever {version('sitges-retriever')}"
+
+
+def test_push_without_a_repo_id_asks_for_one_as_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["push", str(tmp_path)])
+    assert caught.value.code == 2
+    assert "REPO_ID" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["search", "{model}", "   "], "The question is empty"),
+        (["search", "{model}", "Com m'empadrono?", "--top-k", "0"], "top_k must be a positive whole number"),
+        (["search", "{model}", "Què?", "--revision", "v1"], "revision='v1' applies to Hub ids"),
+        (["search", "org/never-pushed", "Què?", "--offline"], "not in the local Hugging Face cache"),
+        (["search", "{model}", "Què?", "--corpus", "{tmp}"], "is a folder"),
+        (["evaluate", "{model}", "--data", "{tmp}/missing.jsonl"], "no such file"),
+        (
+            ["evaluate", "{model}", "--data", "{pairs}", "--results", "{pairs}/r.json"],
+            "no such folder to write the results in",
+        ),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_exit_code_1(tiny_model_dir, demo_slice, tmp_path, capsys, argv, expected):
+    argv = [a.format(model=tiny_model_dir, tmp=tmp_path, pairs=demo_slice) for a in argv]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert expected in captured.err and "Traceback" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert captured.out == ""
+
+
+def test_search_json_is_the_hits_and_nothing_else(tiny_model_dir, capsys):
+    assert main(["-q", "search", str(tiny_model_dir), "Com m'empadrono?", "--top-k", "3", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    ids = {p.id for p in load_procedures()}
+    assert [hit["rank"] for hit in hits] == [1, 2, 3] and all(hit["id"] in ids for hit in hits)
+    assert [hit["score"] for hit in hits] == sorted((hit["score"] for hit in hits), reverse=True)
+
+
+def test_evaluate_json_is_the_per_dim_results_and_nothing_else(tiny_model_dir, demo_slice, tmp_path, capsys):
+    results = tmp_path / "results.json"
+    argv = ["evaluate", str(tiny_model_dir), "--data", str(demo_slice), "--dims", "384", "64", "--json"]
+    assert main([*argv, "--device", "cpu", "--results", str(results)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert {key.split("_cosine_")[0] for key in printed} == {"dim_384", "dim_64"}
+    assert json.loads(results.read_text()) == printed
+
+
+def test_without_a_terminal_or_with_quiet_the_progress_bars_are_off(monkeypatch):
+    import huggingface_hub.utils
+
+    for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+        monkeypatch.delenv(name, raising=False)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert configure_output(quiet=False, stream=Terminal()) is True
+    assert configure_output(quiet=False, stream=io.StringIO()) is False
+    assert huggingface_hub.utils.are_progress_bars_disabled()
+    assert configure_output(quiet=True, stream=Terminal()) is False
+    huggingface_hub.utils.enable_progress_bars()
+
+
+def test_piped_output_has_no_cursor_codes(tiny_model_dir):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        env.pop(name, None)
+    argv = [sys.executable, "-m", "sitges_retriever.cli", "search", str(tiny_model_dir), "Com m'empadrono?"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    assert len(done.stdout.strip().splitlines()) == 5
+    assert "\r" not in done.stderr and "\x1b[" not in done.stderr
+
+
+def test_train_refuses_an_output_folder_of_the_users_own_files_before_training(tiny_base, demo_slice, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"mine": true}')
+    (mine / "weights.safetensors").write_bytes(b"my weights")
+    argv = ["train", "--data", str(demo_slice), "--base", str(tiny_base), "--output", str(mine), "--max-steps", "1"]
+    assert main(argv) == 1
+    assert "not part of a model folder save_model wrote" in capsys.readouterr().err
+    assert (mine / "config.json").read_text() == '{"mine": true}'
+    assert (mine / "weights.safetensors").read_bytes() == b"my weights"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
