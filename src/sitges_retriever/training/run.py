@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..bases import Base, resolve_base
+from ..bases import DEFAULT_BASE, Base, resolve_base
 from ..data import IRTask, Pairs, demo_pairs, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs
 from ..errors import DataError, ModelFolderError
 from ..evaluation import EvaluationReport, build_evaluator, evaluate
@@ -23,6 +23,7 @@ from .card_details import training_details
 from .losses import loss_class, matryoshka_loss
 from .mining import mine_hard_negatives
 from .presets import Preset, get_preset
+from .progress import readable, stage
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainingArguments
@@ -75,12 +76,14 @@ def train(
 
     from ..architecture import build_model
 
+    stage(f"Base: {base or DEFAULT_BASE}; {len(train_pairs)} training pairs, {len(task.queries)} held-out questions.")
     source = resolve_base(base)
     model = build_model(source.path, prompts=_prompts(recipe, source))
     if not recipe.train_word_embeddings:
         cast(Any, model[0]).auto_model.get_input_embeddings().weight.requires_grad_(False)
     dataset, mined = train_pairs.to_dataset(), 0
     if recipe.hard_negatives:
+        stage(f"Mining {recipe.hard_negatives} hard negative(s) per pair with the {recipe.hard_negatives_miner}.")
         dataset, mined = mine_hard_negatives(dataset, model, recipe)
     columns = [c for d in (dataset.values() if isinstance(dataset, dict) else [dataset]) for c in d.column_names]
     checkpoints = output.parent / f".{output.name}.checkpoints"
@@ -93,6 +96,8 @@ def train(
         model.max_seq_length = recipe.max_seq_length  # training only; evaluation and the saved model keep 512
     loss = matryoshka_loss(model, recipe, source, kind)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator)
+    readable(trainer)
+    stage(f"Training: `{recipe.name}` preset, {recipe.epochs:g} epoch(s), batch {recipe.batch_size}, lr {recipe.lr:g}.")
     try:
         trainer.train()
         trainer.accelerator.wait_for_everyone()  # every process has loaded the best checkpoint before it goes
@@ -115,8 +120,12 @@ def train(
     if not trainer.is_world_process_zero():
         return result
     model.model_card_data.training_logs = []  # the final evaluation below is not a training-log row
+    stage(
+        f"Evaluating on {task.name}: the model per dimension" + (", Catalan BM25 and the hybrid." if baseline else ".")
+    )
     result.report = report = evaluate(model, task, dims=recipe.matryoshka_dims, baseline=baseline)
     details = training_details(model, result, train_pairs)
+    stage(f"Writing the model folder and its card to {output}.")
     result.output = _write(model, output, report.results(), details)
     result.seconds = time.perf_counter() - started
     return result
