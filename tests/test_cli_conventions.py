@@ -63,13 +63,15 @@ def test_search_json_is_the_hits_and_nothing_else(tiny_model_dir, capsys):
     assert [hit["score"] for hit in hits] == sorted((hit["score"] for hit in hits), reverse=True)
 
 
-def test_evaluate_json_is_the_per_dim_results_and_nothing_else(tiny_model_dir, demo_slice, tmp_path, capsys):
+def test_evaluate_json_is_dense_bm25_and_hybrid_and_nothing_else(tiny_model_dir, demo_slice, tmp_path, capsys):
     results = tmp_path / "results.json"
     argv = ["evaluate", str(tiny_model_dir), "--data", str(demo_slice), "--dims", "384", "64", "--json"]
     assert main([*argv, "--device", "cpu", "--results", str(results)]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert {key.split("_cosine_")[0] for key in printed} == {"dim_384", "dim_64"}
-    assert json.loads(results.read_text()) == printed
+    assert set(printed["dense"]) == set(printed["hybrid"]) == {"384", "64"}
+    assert {"ndcg@10", "mrr@10", "recall@10"} <= set(printed["bm25"]) & set(printed["hybrid"]["64"])
+    written = json.loads(results.read_text())  # the evaluator-style results `card update` reads: the model's
+    assert written["dim_64_cosine_ndcg@10"] == printed["dense"]["64"]["ndcg@10"]
 
 
 def test_without_a_terminal_or_with_quiet_the_progress_bars_are_off(monkeypatch):

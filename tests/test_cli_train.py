@@ -22,11 +22,15 @@ def trained(tiny_base, demo_slice, tmp_path_factory):
     return code, printed.getvalue(), output
 
 
-def test_train_prints_the_metrics_per_dimension_beside_bm25_and_writes_the_folder(trained):
+def test_train_prints_the_metrics_per_dimension_beside_bm25_and_the_hybrid_and_writes_the_folder(trained):
     code, printed, output = trained
     assert code == 0
-    rows = [line.split()[0] for line in printed.splitlines() if line.strip().startswith(("dim_", "BM25"))]
-    assert rows == [f"dim_{d}" for d in MATRYOSHKA_DIMS] + ["BM25"]
+    rows = [
+        " ".join(line.split()[:2]) for line in printed.splitlines() if line.startswith(("model ", "BM25", "hybrid dim"))
+    ]
+    dims = [f"dim_{d}" for d in MATRYOSHKA_DIMS]
+    assert rows == [f"model {d}" for d in dims] + ["BM25 (Catalan)"] + [f"hybrid {d}" for d in dims]
+    assert max(map(len, printed.splitlines())) <= 100
     assert f"written to {output}" in printed
     assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
 
