@@ -1,15 +1,10 @@
 """The generated body sections: the metrics tables, and the training details from a training run's mapping.
 
-The training mapping (every key optional; unknown keys are refused):
-    base_model          str, a Hub id ("intfloat/multilingual-e5-small"); also the front matter's base_model
-    base_origin         str, where the base's weights came from (the Hub, a folder, an offline rebuild)
-    dataset_size        int, training pairs; also the tag dataset_size:N
-    token_stats         {column: {"min": n, "mean": x, "max": n}}, e.g. columns "positive" and "anchor"
-    loss                str; each *Loss name in it becomes a loss:Name tag (replacing the card's loss: tags)
-    hyperparameters     {argument: value}, the non-default training arguments
-    log                 [{column: value}], one row per logging/evaluation step; columns may differ between rows
-    baseline            {"name": "BM25", "metrics": {"ndcg@10": x, ...}}, shown here, never in the model-index
-    framework_versions  {library: version}, the versions that trained the model (see `framework_versions()`)
+The training mapping (every key optional, unknown keys refused): base_model (a Hub id; also the front matter's),
+base_origin (where the base's weights came from), dataset_size (training pairs; also the dataset_size:N tag),
+token_stats ({column: {"min", "mean", "max"}}), loss (each *Loss name becomes a loss:Name tag), hyperparameters
+({argument: value}, the non-default ones), log ([{column: value}], one row per step), baseline ({"name": "BM25",
+"metrics": {"ndcg@10": x, ...}}, never in the model-index), framework_versions (see `framework_versions()`).
 """
 
 from __future__ import annotations
@@ -27,25 +22,10 @@ from ..metrics import CANONICAL_METRICS, HEADLINE_KEYS, METRIC_KEYS, dataset_nam
 from .document import METRICS, TRAINING, wrap
 from .results import Results
 
-TRAINING_KEYS: tuple[str, ...] = (
-    "base_model",
-    "base_origin",
-    "dataset_size",
-    "token_stats",
-    "loss",
-    "hyperparameters",
-    "log",
-)
+TRAINING_KEYS = ("base_model", "base_origin", "dataset_size", "token_stats", "loss", "hyperparameters", "log")
 TRAINING_KEYS += ("baseline", "framework_versions")
 #: The distributions whose versions the card lists, beside Python's.
-FRAMEWORKS: tuple[str, ...] = (
-    "sentence-transformers",
-    "transformers",
-    "torch",
-    "huggingface_hub",
-    "tokenizers",
-    "accelerate",
-)
+FRAMEWORKS = ("sentence-transformers", "transformers", "torch", "huggingface_hub", "tokenizers", "accelerate")
 FRAMEWORKS += ("datasets", "sitges-retriever")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _LOSS_NAME = re.compile(r"\b([A-Z]\w*Loss)\b")
@@ -107,10 +87,7 @@ def check_training(training: Any) -> dict[str, Any]:
             raise CardError(f"training['token_stats'][{column!r}] must be {{'min': n, 'mean': x, 'max': n}}.")
     _mapping(out, "hyperparameters")
     if not all(isinstance(v, str) and v.strip() for v in _mapping(out, "framework_versions").values()):
-        raise CardError(
-            "training['framework_versions'] must map each library to its version string, as "
-            "sitges_retriever.card.framework_versions() gives them."
-        )
+        raise CardError("training['framework_versions'] must map each library to its version string.")
     log = out.get("log", [])
     if isinstance(log, (str, bytes)) or not isinstance(log, Sequence) or not all(isinstance(r, Mapping) for r in log):
         raise CardError("training['log'] must be a list of rows, each a mapping of column -> value.")
@@ -149,30 +126,25 @@ def render_training(training: Mapping[str, Any]) -> str:
             [key, _num(s["min"]), f"{float(s['mean']):.2f}", _num(s["max"])]
             for key, s in training["token_stats"].items()
         ]
-        parts.append(
-            "### Token counts\n\nTokens per text in the training pairs, by column.\n\n"
-            + _table(["Column", "Min", "Mean", "Max"], rows, ":--|--:|--:|--:")
-        )
+        intro = "Tokens per text in the training pairs, by column.\n\n"
+        parts.append(_part("Token counts", intro, ["Column", "Min", "Mean", "Max"], rows, ":--|--:|--:|--:"))
     if training.get("hyperparameters"):
         rows = [[name, _value(value)] for name, value in training["hyperparameters"].items()]
-        parts.append("### Non-default hyperparameters\n\n" + _table(["Argument", "Value"], rows, ":--|:--"))
+        parts.append(_part("Non-default hyperparameters", "", ["Argument", "Value"], rows, ":--|:--"))
     if training.get("log"):
         columns = list(dict.fromkeys(column for row in training["log"] for column in row))
         rows = [[_num(row[column]) if column in row else "-" for column in columns] for row in training["log"]]
-        parts.append("### Training log\n\n" + _table(columns, rows, "|".join("--:" for _ in columns)))
+        parts.append(_part("Training log", "", columns, rows, "|".join("--:" for _ in columns)))
     if "baseline" in training:
         name, metrics = _cell(training["baseline"]["name"]), training["baseline"]["metrics"]
         rows = [[key, _num(metrics[key])] for key in METRIC_KEYS if key in metrics]
-        parts.append(
-            f"### Baseline: {name}\n\nThe same evaluation queries and corpus, ranked by {name} instead of "
-            f"the model; compare with the tables above.\n\n" + _table(["Metric", name], rows, ":--|--:")
-        )
+        intro = f"The same evaluation queries and corpus, ranked by {name} instead of the model; compare with the "
+        intro += "tables above.\n\n"
+        parts.append(_part(f"Baseline: {name}", intro, ["Metric", name], rows, ":--|--:"))
     if training.get("framework_versions"):
         rows = [[_cell(name), _cell(version)] for name, version in training["framework_versions"].items()]
-        parts.append(
-            "### Framework Versions\n\nThe libraries that trained these weights.\n\n"
-            + _table(["Library", "Version"], rows, ":--|:--")
-        )
+        intro = "The libraries that trained these weights.\n\n"
+        parts.append(_part("Framework Versions", intro, ["Library", "Version"], rows, ":--|:--"))
     return wrap(TRAINING, "\n\n".join(parts) or "No training run is recorded in this card yet.")
 
 
@@ -215,13 +187,16 @@ def _num(value: Any) -> str:
 
 
 def _value(value: Any) -> str:
-    return _cell(
-        json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (Mapping, list, tuple)) else value
-    )
+    structured = isinstance(value, (Mapping, list, tuple))
+    return _cell(json.dumps(value, ensure_ascii=False, default=str) if structured else value)
 
 
 def _cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _part(title: str, intro: str, header: list[str], rows: list[list[str]], align: str) -> str:
+    return f"### {title}\n\n{intro}" + _table(header, rows, align)
 
 
 def _table(header: list[str], rows: list[list[str]], align: str) -> str:

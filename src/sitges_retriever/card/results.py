@@ -1,9 +1,8 @@
 """Read InformationRetrievalEvaluator output (evaluators named `dim_N`) into: dimension -> the card's 15 metrics.
 
-Read: the dict an `InformationRetrievalEvaluator` / `SequentialEvaluator` returns (`dim_384_cosine_ndcg@10`, an
-`eval_` prefix too), that dict as a JSON file, the CSV files they write (one, or a folder; the last row counts),
-and `{384: {"cosine_ndcg@10": ...}}` itself. Other score functions and k values are skipped; a `dim_X_cosine_*`
-key whose X is not a positive whole number is refused, since skipping it would hide results.
+Read: the evaluator's dict (`dim_384_cosine_ndcg@10`, an `eval_` prefix too), as a JSON file, its CSV files (one,
+or a folder; the last row counts), and `{384: {"cosine_ndcg@10": ...}}`. Other score functions and k values are
+skipped; a `dim_X_cosine_*` key whose X is not a positive whole number is refused, as skipping it would hide results.
 """
 
 from __future__ import annotations
@@ -39,25 +38,26 @@ def read_results(source: ResultsSource) -> Results:
     if isinstance(source, Mapping):
         return _from_mapping(source, "the results")
     if not isinstance(source, (str, os.PathLike)):
-        raise CardError(
-            f"Results must be an evaluator's dict or a path to its CSV/JSON output, not {type(source).__name__}."
-        )
+        raise CardError(f"Results must be an evaluator's dict or a path to its output, not {type(source).__name__}.")
     path = Path(source)
     if not str(source) or not path.exists():
         raise CardError(f"No evaluation output at {path}: give the evaluator's dict, CSV file or folder, or JSON file.")
-    if path.is_dir():
-        files = sorted(path.glob(CSV_PATTERN)) + sorted((path / "eval").glob(CSV_PATTERN))
-        if not files:
-            raise CardError(
-                f"{path} holds no {CSV_PATTERN} (looked in it and in its eval/ subfolder). "
-                "Run the evaluators with an output_path, or give the results dict or a JSON file."
-            )
-        return _from_csv_files(files)
-    if path.suffix.lower() == ".csv":
-        return _from_csv_files([path])
-    if path.suffix.lower() == ".json":
-        return _from_json(path)
-    raise CardError(f"{path} is neither a .csv nor a .json file; give the evaluator's CSV or JSON output.")
+    if path.is_file() and path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise CardError(f"{path} is not valid JSON (line {error.lineno}: {error.msg}).") from error
+        except (OSError, UnicodeDecodeError) as error:
+            raise CardError(f"Cannot read {path}: {error}.") from error
+        if not isinstance(data, Mapping):
+            raise CardError(f"{path} must hold the evaluator's dict (a JSON object), not {type(data).__name__}.")
+        return _from_mapping(data, str(path))
+    if path.is_file() and path.suffix.lower() != ".csv":
+        raise CardError(f"{path} is neither a .csv nor a .json file; give the evaluator's CSV or JSON output.")
+    files = sorted(path.glob(CSV_PATTERN)) + sorted((path / "eval").glob(CSV_PATTERN)) if path.is_dir() else [path]
+    if not files:
+        raise CardError(f"{path} (and its eval/) holds no {CSV_PATTERN}; run the evaluators with an output_path.")
+    return _from_csv_files(files)
 
 
 def identical_sizes(results: Results) -> list[list[int]]:
@@ -87,10 +87,7 @@ def _from_mapping(data: Mapping[Any, Any], where: str) -> Results:
             continue
         size = re.fullmatch(r"_([1-9]\d*)", match.group(1) or "")
         if size is None:
-            raise CardError(
-                f"{where}: the key {key!r} does not name an embedding size (dim_N with N a positive whole number), "
-                f"so its results cannot be placed; nothing was written. {_NAMING_HINT}"
-            )
+            raise CardError(f"{where}: the key {key!r} does not name an embedding size (dim_N, N > 0). {_NAMING_HINT}")
         _put(found, int(size.group(1)), match.group(2), value, where)
     if not found:
         sample = ", ".join(repr(key) for key in list(data)[:5]) or "nothing"
@@ -105,45 +102,23 @@ def _from_csv_files(files: list[Path]) -> Results:
         name = _CSV_FILE.match(path.name)
         size = _DIM_NAME.search(name.group(1)) if name else None
         if size is None:
-            raise CardError(
-                f"Cannot tell which dimension {path} is for: expected a file named "
-                f"Information-Retrieval_evaluation_dim_N_results.csv. {_NAMING_HINT}"
-            )
+            raise CardError(f"Cannot tell which dimension {path} is for (no dim_N in its name). {_NAMING_HINT}")
         dim = int(size.group(1))
         if dim in origin:
             raise CardError(f"Both {origin[dim]} and {path} hold results for dim {dim}; give only one of them.")
         origin[dim] = path
-        for metric, value in _last_csv_row(path).items():
-            _put(found, dim, metric, value, str(path))
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.DictReader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise CardError(f"Cannot read {path}: {error}.") from error
+        if not rows:
+            raise CardError(f"{path} has no result rows (only a header, or empty); run the evaluator again.")
+        for column, value in rows[-1].items():
+            match = _CSV_COLUMN.match(column or "")
+            if match and match.group(1).lower() in METRIC_KEYS:
+                _put(found, dim, match.group(1).lower(), value, str(path))
     return _complete(found, ", ".join(str(path) for path in files))
-
-
-def _last_csv_row(path: Path) -> dict[str, str]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise CardError(f"Cannot read {path}: {error}.") from error
-    if not rows:
-        raise CardError(f"{path} has no result rows (only a header, or empty); run the evaluator again.")
-    columns = {column: _CSV_COLUMN.match(column or "") for column in rows[-1]}
-    return {
-        match.group(1).lower(): rows[-1][column]
-        for column, match in columns.items()
-        if match and match.group(1).lower() in METRIC_KEYS
-    }
-
-
-def _from_json(path: Path) -> Results:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise CardError(f"{path} is not valid JSON (line {error.lineno}: {error.msg}).") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise CardError(f"Cannot read {path}: {error}.") from error
-    if not isinstance(data, Mapping):
-        raise CardError(f"{path} must hold the evaluator's results dict (a JSON object), not a {type(data).__name__}.")
-    return _from_mapping(data, str(path))
 
 
 def _is_dim_key(key: object) -> bool:
@@ -159,12 +134,12 @@ def _put(found: dict[int, dict[str, Any]], dim: int, metric: str, value: Any, wh
 
 
 def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool):
-        raise CardError(f"{what} is {value!r}, not a number.")
     try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError) as error:
-        raise CardError(f"{what} is {value!r}, not a number.") from error
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if number is None:
+        raise CardError(f"{what} is {value!r}, not a number.")
     if math.isnan(number) or not 0.0 <= number <= 1.0:
         raise CardError(f"{what} is {number}; retrieval metrics lie between 0 and 1.")
     return number

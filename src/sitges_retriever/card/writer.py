@@ -1,10 +1,5 @@
-"""Write evaluation results and training details into a model card, touching only what is generated.
-
-Generated: the front matter's `model-index` and `metrics` (and, from training details, `base_model` and the
-`dataset_size:`/`loss:` tags), and the body sections between the sitges-retriever markers. The rest of the body
-stays byte for byte, the other front-matter values stay as they are; the file is replaced atomically, and not at
-all when nothing changes. The package's `template.md` is the only copy of the project's prose.
-"""
+"""Write evaluation results and training details into a model card, touching only what is generated: the front
+matter's `model-index`, `metrics`, `base_model` and `dataset_size:`/`loss:` tags, and the body between the markers."""
 
 from __future__ import annotations
 
@@ -41,13 +36,12 @@ def update_card(
     training: Training = None,
     from_template: bool = False,
 ) -> Path:
-    """Write `results` (evaluator output in any form `read_results` takes) and/or `training` details into a card.
+    """Write `results` (anything `read_results` takes) and/or `training` details into a card; return its path.
 
-    The `model-index` gets exactly the given dimensions, largest first, each with the card's 15 cosine metrics.
-    Dimensions the model cannot produce or was not trained at, and results identical at every size, are refused
-    before the file is touched. A missing card starts from the package's template; `from_template=True` also
-    replaces an existing card's prose by the template's, keeping its generated parts (for the project's own
-    card, whose prose is the template). Returns the card's path.
+    The `model-index` gets exactly the given dimensions; impossible dimensions and results identical at every size
+    are refused before the file is touched. A missing card starts from the template; `from_template=True` also
+    replaces an existing card's prose by the template's, keeping its generated parts. The file is replaced
+    atomically, and not at all when nothing changes.
     """
     path = Path(card_path)
     if results is None and training is None and not from_template:
@@ -83,21 +77,15 @@ def update_card(
         body = document.put_section(card, body, TRAINING, render_training(details))
     text = card.text(data, body)
     if data != card.data and document.parse_card(text, card.source).data != data:
-        raise CardError(
-            f"{card.source}: its front matter would not read back as written (a key or value with "
-            "control characters?); the card was not changed."
-        )
+        raise CardError(f"{card.source}: its front matter would not read back as written; the card was not changed.")
     if not path.exists() or text != old.text():
         document.atomic_write(path.resolve() if path.exists() else path, text)
     return path.resolve()
 
 
 def write_folder_card(folder: PathLike, results: ResultsSource | None = None, *, training: Training = None) -> Path:
-    """Write or update the card of a model folder as its `README.md` (what the Hub shows); return its path.
-
-    A missing README.md starts from the folder's own `model_card.md` when there is one (which is then moved into
-    README.md, its text kept), else from the package's template. A refused update leaves the folder as it was.
-    """
+    """Write or update a model folder's card, its `README.md`; return its path. A missing README.md starts from
+    the folder's `model_card.md` (moved into it) if any, else from the template; a refusal leaves the folder as is."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CardError(f"{folder} is not a model folder; write the model there first (save_model or train).")
@@ -115,7 +103,7 @@ def write_folder_card(folder: PathLike, results: ResultsSource | None = None, *,
 
 
 def eval_results(results: Results) -> list[EvalResult]:
-    """huggingface_hub `EvalResult`s for `results`, in the shape sentence-transformers writes."""
+    """`EvalResult`s for `results`, as sentence-transformers writes them."""
     return [
         EvalResult(
             task_type=TASK_TYPE,
@@ -132,7 +120,6 @@ def eval_results(results: Results) -> list[EvalResult]:
 
 
 def template_text() -> str:
-    """The package's starting card: the project's prose, with empty generated sections."""
     return resources.files(__package__).joinpath(TEMPLATE).read_text(encoding="utf-8")
 
 
