@@ -12,9 +12,9 @@ from ..architecture import EMBEDDING_DIM, MATRYOSHKA_DIMS
 from ..errors import CardError, DimensionError
 from ..matryoshka import check_dim
 from ..metrics import CANONICAL_METRICS, dataset_name, dim_of_dataset_type
-from . import document
-from .render import render_metrics
+from .render import METRICS, TRAINING, render_metrics
 from .results import Results, identical_sizes
+from .writer import read_card, section, type_problems
 
 _TOKENS_FOR_DIMS = re.compile(
     r"(?i)(output\s+dimensionality|embedding\s+(?:size|dimension)s?|dimensions?)[\s:*|]{1,8}(\d+)\s+tokens\b"
@@ -43,37 +43,33 @@ def check_card(card_path: str | os.PathLike[str] = "model_card.md") -> list[Card
 
     A missing file or broken front matter raises `CardError` instead, since nothing else can be checked.
     """
-    card = document.read_card(card_path)
-    found = [CardProblem("bad-front-matter", message) for message in document.type_problems(card.data)]
-    add = lambda code, message: found.append(CardProblem(code, message))  # noqa: E731
+    card = read_card(card_path)
+    found = [CardProblem("bad-front-matter", message) for message in type_problems(card.data)]
+
+    def add(code: str, message: str) -> None:
+        found.append(CardProblem(code, message))
+
     results = _check_model_index(card.data.get("model-index"), add)
     metrics = card.data.get("metrics")
     unknown = [str(name) for name in metrics if name not in CANONICAL_METRICS] if isinstance(metrics, list) else []
     if unknown:
         add("unknown-metric", f"the front matter's metrics list names {', '.join(unknown)}, outside {_OURS}.")
     if not card.data.get("base_model"):
-        add(
-            "missing-base-model",
-            "the front matter has no base_model: say which checkpoint the model was fine-tuned "
-            "from (e.g. base_model: intfloat/multilingual-e5-small).",
-        )
+        add("missing-base-model", "the front matter has no base_model; name the fine-tuned checkpoint (org/name).")
     lines_before = card.text().count("\n") - card.body.count("\n")
     for match in _TOKENS_FOR_DIMS.finditer(card.body):
         line = lines_before + card.body.count("\n", 0, match.start()) + 1
-        add(
-            "dimensions-as-tokens",
-            f"line {line} says {' '.join(match.group(0).split())!r}: an embedding's size is "
-            f"counted in dimensions ({match.group(2)} dimensions); tokens measure the input text.",
-        )
+        said = " ".join(match.group(0).split())
+        add("dimensions-as-tokens", f"line {line} says {said!r}: embedding sizes count dimensions; tokens count text.")
     _check_tables(card.body.split("\n"), lines_before, add)
-    for name in (document.METRICS, document.TRAINING):
+    for name in (METRICS, TRAINING):
         try:
-            span = document.section(card.body, name, card.source)
+            span = section(card.body, name, card.source)
         except CardError as error:
             add("broken-markers", str(error))
             continue
         content = card.body[span[0] : span[1]].replace("\r\n", "\n") if span else None
-        if name == document.METRICS and None not in (content, results) and content != render_metrics(results):
+        if name == METRICS and None not in (content, results) and content != render_metrics(results):
             add("stale-tables", f"the metrics tables in the body do not match the model-index; {_REGENERATE}.")
     return found
 
@@ -88,7 +84,7 @@ def _check_model_index(index: Any, add: Add) -> Results | None:
         return None
     results: dict[int, dict[str, Any]] = {}
     complete = True
-    for result in (result for entry in entries for result in entry["results"]):
+    for result in (result for entry in entries if entry for result in entry["results"]):
         dataset = result.get("dataset") if isinstance(result, dict) else None
         dim = dim_of_dataset_type(dataset.get("type")) if isinstance(dataset, dict) else None
         if dim is None or dim in results:
@@ -96,11 +92,7 @@ def _check_model_index(index: Any, add: Add) -> Results | None:
             if dim:
                 add("duplicate-dimension", f"the model-index reports {dataset_name(dim)} twice.")
             else:
-                add(
-                    "unknown-result",
-                    f"a model-index result for dataset {dataset!r} is not a per-dimension "
-                    f"retrieval result (dataset type dim_N); {_REGENERATE}.",
-                )
+                add("unknown-result", f"model-index result {dataset!r} is not for a dataset dim_N; {_REGENERATE}.")
             continue
         results[dim] = _metrics_of(dim, result.get("metrics"), add)
         try:
@@ -154,9 +146,6 @@ def _check_tables(lines: list[str], lines_before: int, add: Add) -> None:
             if line.strip() and len(caption) < 3 and not (caption and _HEADING.match(caption[-1])):
                 caption.append(line)
         if not any(_SAYS_DIM.search(line) for line in caption):
-            add(
-                "table-without-dimension",
-                f"the metrics table at line {lines_before + first + 1} does not say "
-                "which embedding size it is for; put it (e.g. 'dim 384') in its heading or header.",
-            )
+            at = lines_before + first + 1
+            add("table-without-dimension", f"the metrics table at line {at} names no embedding size (e.g. 'dim 384').")
         previous_end = index - 1

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..architecture import EMBEDDING_DIM
 from ..errors import CardError
-from ..metrics import CANONICAL_METRICS, METRIC_KEYS
+from ..metrics import METRIC_KEYS
 
 #: dimension -> {canonical metric name -> value}, dimensions largest first, metrics in the card's order.
 Results = dict[int, dict[str, float]]
@@ -152,10 +152,7 @@ def _complete(found: dict[int, dict[str, Any]], where: str) -> Results:
             raise CardError(f"{where}: dim {dim} is not an embedding size.")
         missing = [f"cosine_{key}" for key in METRIC_KEYS if key not in found[dim]]
         if missing:
-            raise CardError(
-                f"{where}: dim {dim} lacks {', '.join(missing)}. "
-                f"The card reports all of {', '.join(CANONICAL_METRICS)}: run InformationRetrievalEvaluator "
-                "with its default k values (and the cosine score function)."
-            )
+            hint = "run InformationRetrievalEvaluator with its default k values and cosine similarity"
+            raise CardError(f"{where}: dim {dim} lacks {', '.join(missing)}; the card reports all 15, so {hint}.")
         results[dim] = {f"cosine_{key}": found[dim][key] for key in METRIC_KEYS}
     return results
