@@ -8,12 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..architecture import EMBEDDING_DIM, MATRYOSHKA_DIMS
-from ..errors import CardError, DimensionError
-from ..matryoshka import check_dim
+from ..architecture import MATRYOSHKA_DIMS
+from ..errors import CardError
 from ..metrics import CANONICAL_METRICS, dataset_name, dim_of_dataset_type
 from .render import METRICS, TRAINING, render_metrics
-from .results import Results, identical_sizes
+from .results import Results, refusals
 from .writer import read_card, section, type_problems
 
 _TOKENS_FOR_DIMS = re.compile(
@@ -95,27 +94,12 @@ def _check_model_index(index: Any, add: Add) -> Results | None:
                 add("unknown-result", f"model-index result {dataset!r} is not for a dataset dim_N; {_REGENERATE}.")
             continue
         results[dim] = _metrics_of(dim, result.get("metrics"), add)
-        try:
-            check_dim(dim)
-        except DimensionError as error:
-            add("impossible-dimension", f"model-index: {error}")
         missing = [metric for metric in CANONICAL_METRICS if metric not in results[dim]]
         if missing:
             complete = False
             add("missing-metric", f"{dataset_name(dim)} lacks {', '.join(missing)}; the card reports all.")
-    for dims in identical_sizes(results):
-        why = "a sign that they were measured on the same vectors"
-        if any(dim > EMBEDDING_DIM for dim in dims):
-            why = (
-                f"cutting the model's {EMBEDDING_DIM}-d embeddings to more than {EMBEDDING_DIM} values changes "
-                f"nothing, so such results repeat the {EMBEDDING_DIM}-d result under another name"
-            )
-        add(
-            "duplicate-results",
-            f"{' and '.join(map(dataset_name, dims))} report identical results: {why}. "
-            f"Evaluate each trained dimension ({', '.join(map(str, MATRYOSHKA_DIMS))}) with its own truncate_dim "
-            f"and {_REGENERATE}.",
-        )
+    for code, message in refusals(results):
+        add(code, f"{message} Evaluate each of {list(MATRYOSHKA_DIMS)} with its own truncate_dim and {_REGENERATE}.")
     return dict(sorted(results.items(), reverse=True)) if complete else None
 
 

@@ -9,8 +9,8 @@ token_stats ({column: {"min", "mean", "max"}}), loss (each *Loss name becomes a 
 
 from __future__ import annotations
 
+import contextlib
 import json
-import math
 import platform
 import re
 from collections.abc import Mapping, Sequence
@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import CardError
 from ..metrics import CANONICAL_METRICS, HEADLINE_KEYS, METRIC_KEYS, dataset_name
-from .results import Results
+from .results import Results, is_number
 
 METRICS, TRAINING = "metrics", "training"
 TRAINING_KEYS: tuple[str, ...] = ("base_model", "base_origin", "dataset_size", "token_stats", "loss", "hyperparameters")
@@ -38,10 +38,8 @@ def framework_versions() -> dict[str, str]:
     """The versions of Python and of the installed libraries that train the model, for the card."""
     versions = {"python": platform.python_version()}
     for name in FRAMEWORKS:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
     return versions
 
 
@@ -52,14 +50,12 @@ def render_metrics(results: Results | None) -> str:
     dims = sorted(results, reverse=True)
     header = ["Embedding size", *(_TITLES.get(key, key.title()) for key in HEADLINE_KEYS)]
     rows = [[dataset_name(dim), *(f"{results[dim][f'cosine_{key}']:.4f}" for key in HEADLINE_KEYS)] for dim in dims]
-    parts = [
-        "Each embedding size is the model's output cut to its first N values (`truncate_dim=N`), ranked by "
-        "cosine similarity.\n\n" + _table(header, rows, ":--|" + "--:|" * len(HEADLINE_KEYS))
-    ]
+    intro = "Each embedding size is the model's output cut to its first N values (`truncate_dim=N`), ranked by cosine "
+    parts = [_table(header, rows, ":--|" + "--:|" * len(HEADLINE_KEYS), intro=intro + "similarity.\n\n")]
     for dim in dims:
         rows = [[metric, f"{results[dim][metric]:.4f}"] for metric in CANONICAL_METRICS]
-        title = f"### Information retrieval at {dataset_name(dim)}\n\n"
-        parts.append(title + _table([f"Metric ({dataset_name(dim)})", "Value"], rows, ":--|--:"))
+        title = f"Information retrieval at {dataset_name(dim)}"
+        parts.append(_table([f"Metric ({dataset_name(dim)})", "Value"], rows, ":--|--:", title))
     return wrap(METRICS, "\n\n".join(parts))
 
 
@@ -80,7 +76,7 @@ def check_training(training: Any) -> dict[str, Any]:
         if not isinstance(out.get(key, ""), str):
             raise CardError(f"training[{key!r}] must be a description string, not {type(out[key]).__name__}.")
     for column, stats in _mapping(out, "token_stats").items():
-        if not isinstance(stats, Mapping) or not all(_is_number(stats.get(name)) for name in ("min", "mean", "max")):
+        if not isinstance(stats, Mapping) or not all(is_number(stats.get(name)) for name in ("min", "mean", "max")):
             raise CardError(f"training['token_stats'][{column!r}] must be {{'min': n, 'mean': x, 'max': n}}.")
     _mapping(out, "hyperparameters")
     if not all(isinstance(v, str) and v.strip() for v in _mapping(out, "framework_versions").values()):
@@ -96,17 +92,17 @@ def check_training(training: Any) -> dict[str, Any]:
 def training_fields(training: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
     """The front-matter values the training details set: base_model, and tags (dataset_size:N, loss:Name)."""
     fields: dict[str, Any] = {"base_model": training["base_model"]} if "base_model" in training else {}
-    kept, added = list(tags), []
-    if "dataset_size" in training:
-        kept = [tag for tag in kept if not tag.startswith("dataset_size:")]
-        added.append(f"dataset_size:{training['dataset_size']}")
-    names = list(dict.fromkeys(_LOSS_NAME.findall(training.get("loss", ""))))
-    if names:
-        kept = [tag for tag in kept if not tag.startswith("loss:")]
-        added += [f"loss:{name}" for name in names]
+    added = [f"dataset_size:{training['dataset_size']}"] if "dataset_size" in training else []
+    added += [f"loss:{name}" for name in dict.fromkeys(_LOSS_NAME.findall(training.get("loss", "")))]
     if added:
-        fields["tags"] = list(dict.fromkeys(kept + added))
+        fields["tags"] = with_tags(tags, added)
     return fields
+
+
+def with_tags(tags: list[str], added: list[str]) -> list[str]:
+    """`tags` with `added`, which replace the tags of their kinds (`loss:`, `dataset_size:`)."""
+    kinds = tuple({tag.split(":")[0] + ":" for tag in added})
+    return list(dict.fromkeys([tag for tag in tags if not tag.startswith(kinds)] + added))
 
 
 def render_training(training: Mapping[str, Any]) -> str:
@@ -122,24 +118,24 @@ def render_training(training: Mapping[str, Any]) -> str:
         stats = training["token_stats"]
         rows = [[key, _num(s["min"]), f"{float(s['mean']):.2f}", _num(s["max"])] for key, s in stats.items()]
         intro = "Tokens per text in the training pairs, by column.\n\n"
-        parts.append(_part("Token counts", intro, ["Column", "Min", "Mean", "Max"], rows, ":--|--:|--:|--:"))
+        parts.append(_table(["Column", "Min", "Mean", "Max"], rows, ":--|--:|--:|--:", "Token counts", intro))
     if training.get("hyperparameters"):
         rows = [[name, _value(value)] for name, value in training["hyperparameters"].items()]
-        parts.append(_part("Non-default hyperparameters", "", ["Argument", "Value"], rows, ":--|:--"))
+        parts.append(_table(["Argument", "Value"], rows, ":--|:--", "Non-default hyperparameters"))
     if training.get("log"):
         columns = list(dict.fromkeys(column for row in training["log"] for column in row))
         rows = [[_num(row[column]) if column in row else "-" for column in columns] for row in training["log"]]
-        parts.append(_part("Training log", "", columns, rows, "|".join("--:" for _ in columns)))
+        parts.append(_table(columns, rows, "|".join("--:" for _ in columns), "Training log"))
     if "baseline" in training:
         name, metrics = _cell(training["baseline"]["name"]), training["baseline"]["metrics"]
         rows = [[key, _num(metrics[key])] for key in METRIC_KEYS if key in metrics]
         intro = f"The same evaluation queries and corpus, ranked by {name} instead of the model; compare with the "
         intro += "tables above.\n\n"
-        parts.append(_part(f"Baseline: {name}", intro, ["Metric", name], rows, ":--|--:"))
+        parts.append(_table(["Metric", name], rows, ":--|--:", f"Baseline: {name}", intro))
     if training.get("framework_versions"):
         rows = [[_cell(name), _cell(version)] for name, version in training["framework_versions"].items()]
         intro = "The libraries that trained these weights.\n\n"
-        parts.append(_part("Framework Versions", intro, ["Library", "Version"], rows, ":--|:--"))
+        parts.append(_table(["Library", "Version"], rows, ":--|:--", "Framework Versions", intro))
     return wrap(TRAINING, "\n\n".join(parts) or "No training run is recorded in this card yet.")
 
 
@@ -163,7 +159,7 @@ def _check_baseline(baseline: Any) -> dict[str, Any]:
     for key, value in baseline["metrics"].items():
         if str(key).removeprefix("cosine_") not in METRIC_KEYS:
             raise CardError(f"{usage}; {key!r} is not one of the card's metrics ({', '.join(METRIC_KEYS)}).")
-        if not _is_number(value) or not 0 <= float(value) <= 1:
+        if not is_number(value) or not 0 <= float(value) <= 1:
             raise CardError(f"{usage}; its {key} is {value!r}, not a number between 0 and 1.")
         out[str(key).removeprefix("cosine_")] = float(value)
     return {"name": baseline["name"], "metrics": out}
@@ -176,17 +172,10 @@ def _mapping(training: dict[str, Any], key: str) -> Mapping[Any, Any]:
     return value
 
 
-def _is_number(value: Any) -> bool:
-    try:
-        return not isinstance(value, bool) and math.isfinite(float(value))
-    except (TypeError, ValueError, OverflowError):
-        return False
-
-
 def _num(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if _is_number(value):
+    if is_number(value):
         return str(int(value)) if float(value).is_integer() and abs(float(value)) >= 1 else f"{float(value):.4f}"
     return _cell(value)
 
@@ -200,10 +189,7 @@ def _cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def _part(title: str, intro: str, header: list[str], rows: list[list[str]], align: str) -> str:
-    return f"### {title}\n\n{intro}" + _table(header, rows, align)
-
-
-def _table(header: list[str], rows: list[list[str]], align: str) -> str:
+def _table(header: list[str], rows: list[list[str]], align: str, title: str = "", intro: str = "") -> str:
     lines = ["| " + " | ".join(_cell(column) for column in header) + " |", "|" + align.strip("|") + "|"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    table = intro + "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    return f"### {title}\n\n{table}" if title else table

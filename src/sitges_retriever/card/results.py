@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..architecture import EMBEDDING_DIM
-from ..errors import CardError
-from ..metrics import METRIC_KEYS
+from ..errors import CardError, DimensionError
+from ..matryoshka import check_dim
+from ..metrics import METRIC_KEYS, dataset_name
 
 #: dimension -> {canonical metric name -> value}, dimensions largest first, metrics in the card's order.
 Results = dict[int, dict[str, float]]
@@ -30,6 +31,7 @@ _DICT_KEY = re.compile(r"(?:^|_)dim([^a-z].*?)?_(?:cosine|cos_sim)_([a-z]+@\d+)$
 _CSV_FILE = re.compile(r"^Information-Retrieval_evaluation_(.*)_results\.csv$")
 _CSV_COLUMN = re.compile(r"^(?:cosine|cos_sim)-([A-Za-z]+@\d+)$")
 _DIM_NAME = re.compile(r"(?:^|_)dim_([1-9]\d*)$")
+_BEYOND = f"cuts beyond {EMBEDDING_DIM} values change nothing, so they repeat the model's {EMBEDDING_DIM}-d result"
 _NAMING_HINT = "Name one evaluator per dimension: InformationRetrievalEvaluator(..., name='dim_384', truncate_dim=384)."
 
 
@@ -60,16 +62,25 @@ def read_results(source: ResultsSource) -> Results:
     return _from_csv_files(files)
 
 
-def identical_sizes(results: Results) -> list[list[int]]:
-    """Sizes reporting identical metrics where that means they were measured on the same vectors: every size (the
-    cut was not applied), or sizes above the model's (such a cut changes nothing). Two trained sizes alone may tie
-    on a small evaluation set, so they are not reported."""
+def refusals(results: Results) -> list[tuple[str, str]]:
+    """Why results cannot stand, as (check code, message): sizes the model cannot produce, and sizes reporting
+    identical metrics where that means they were measured on the same vectors: every size (the cut was not
+    applied), or sizes above the model's. Two trained sizes alone may tie on a small evaluation set."""
+    found = []
+    for dim in results:
+        try:
+            check_dim(dim)
+        except DimensionError as error:
+            found.append(("impossible-dimension", str(error)))
     groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
     for dim, metrics in results.items():
         if metrics:
             groups.setdefault(tuple(sorted(metrics.items())), []).append(dim)
     everywhere = [dims for dims in groups.values() if len(dims) > 1 and len(dims) == len(results)]
-    return everywhere or [dims for dims in groups.values() if len(dims) > 1 and max(dims) > EMBEDDING_DIM]
+    for dims in everywhere or [dims for dims in groups.values() if len(dims) > 1 and max(dims) > EMBEDDING_DIM]:
+        why = _BEYOND if max(dims) > EMBEDDING_DIM else "a sign that they were measured on the same vectors"
+        found.append(("duplicate-results", f"{' and '.join(map(dataset_name, dims))} report identical results: {why}."))
+    return found
 
 
 def _from_mapping(data: Mapping[Any, Any], where: str) -> Results:
@@ -122,7 +133,7 @@ def _from_csv_files(files: list[Path]) -> Results:
 
 
 def _is_dim_key(key: object) -> bool:
-    return not isinstance(key, bool) and (isinstance(key, int) or bool(re.fullmatch(r"[0-9]+", str(key))))
+    return not isinstance(key, bool) and bool(re.fullmatch(r"[1-9][0-9]*", str(key)))
 
 
 def _put(found: dict[int, dict[str, Any]], dim: int, metric: str, value: Any, where: str) -> None:
@@ -133,23 +144,23 @@ def _put(found: dict[int, dict[str, Any]], dim: int, metric: str, value: Any, wh
     found[dim][metric] = number
 
 
-def _number(value: Any, what: str) -> float:
+def is_number(value: Any) -> bool:
+    """A finite number (a bool is not one), or text that reads as one."""
     try:
-        number = float(value) if not isinstance(value, bool) else None
+        return not isinstance(value, bool) and math.isfinite(float(value))
     except (TypeError, ValueError, OverflowError):
-        number = None
-    if number is None:
-        raise CardError(f"{what} is {value!r}, not a number.")
-    if math.isnan(number) or not 0.0 <= number <= 1.0:
-        raise CardError(f"{what} is {number}; retrieval metrics lie between 0 and 1.")
-    return number
+        return False
+
+
+def _number(value: Any, what: str) -> float:
+    if not is_number(value) or not 0 <= float(value) <= 1:
+        raise CardError(f"{what} is {value!r}, not a number between 0 and 1 as retrieval metrics are.")
+    return float(value)
 
 
 def _complete(found: dict[int, dict[str, Any]], where: str) -> Results:
     results: Results = {}
     for dim in sorted(found, reverse=True):
-        if dim <= 0:
-            raise CardError(f"{where}: dim {dim} is not an embedding size.")
         missing = [f"cosine_{key}" for key in METRIC_KEYS if key not in found[dim]]
         if missing:
             hint = "run InformationRetrievalEvaluator with its default k values and cosine similarity"

@@ -23,13 +23,12 @@ from huggingface_hub import EvalResult, ModelCardData
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
 from ..architecture import REPO_ID
-from ..errors import CardError, DimensionError
-from ..matryoshka import check_dim
+from ..errors import CardError
 from ..metrics import CANONICAL_METRICS, TASK_NAME, TASK_TYPE, dataset_name, dataset_type, display_name
-from .render import METRICS, TRAINING, check_training, marker, render_metrics, render_training, training_fields
-from .results import Results, ResultsSource, identical_sizes, read_results
+from . import render
+from .render import METRICS, TRAINING, marker
+from .results import Results, ResultsSource, read_results, refusals
 
-TEMPLATE = "template.md"
 #: The front-matter keys `update_card` writes; every other key is the maintainer's.
 GENERATED_KEYS = ("base_model", "tags", "metrics", "model-index")
 PathLike = str | os.PathLike[str]
@@ -55,7 +54,7 @@ def update_card(
     if results is None and training is None and not from_template:
         raise CardError("Nothing to write: give evaluation results, training details, or both.")
     checked = _allowed(read_results(results)) if results is not None else None
-    details = check_training(training) if training is not None else None
+    details = render.check_training(training) if training is not None else None
     if model_name is not None and (not isinstance(model_name, str) or not model_name.strip()):
         raise CardError(f"model_name must be a non-empty string, not {model_name!r}.")
     old = read_card(path) if path.exists() else parse_card(template_text(), str(path))
@@ -67,7 +66,7 @@ def update_card(
     data = dict(card.data)
     if details is not None:
         tags = card.data.get("tags") or []
-        data.update(training_fields(details, [tags] if isinstance(tags, str) else tags))
+        data.update(render.training_fields(details, [tags] if isinstance(tags, str) else tags))
     if checked is not None:
         name = model_name or _model_name(card.data)
         index = ModelCardData(model_name=name, eval_results=eval_results(checked)).to_dict()["model-index"]  # type: ignore[no-untyped-call]
@@ -78,9 +77,9 @@ def update_card(
         raise CardError(f"{card.source}: line {line} holds a YAML comment, which a rewrite would drop; {fix}.")
     body = card.body
     if checked is not None:
-        body = put_section(card, body, METRICS, render_metrics(checked))
+        body = put_section(card, body, METRICS, render.render_metrics(checked))
     if details is not None:
-        body = put_section(card, body, TRAINING, render_training(details))
+        body = put_section(card, body, TRAINING, render.render_training(details))
     text = card.text(data, body)
     if data != card.data and parse_card(text, card.source).data != data:
         raise CardError(f"{card.source}: its front matter would not read back as written; the card was not changed.")
@@ -118,21 +117,11 @@ def eval_results(results: Results) -> list[EvalResult]:
 
 
 def template_text() -> str:
-    return resources.files(__package__).joinpath(TEMPLATE).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("template.md").read_text(encoding="utf-8")
 
 
 def _allowed(results: Results) -> Results:
-    refused = []
-    for dim in results:
-        try:
-            check_dim(dim)
-        except DimensionError as error:
-            refused.append(str(error))
-    refused += [
-        f"{' and '.join(map(dataset_name, dims))} give identical results, a sign that they were measured "
-        "on the same vectors; evaluate each dimension with its own truncate_dim."
-        for dims in identical_sizes(results)
-    ]
+    refused = [f"{message} Evaluate each dimension with its own truncate_dim." for _, message in refusals(results)]
     if refused:
         raise CardError("Refusing to write these results, the card was not changed: " + " ".join(refused))
     return results
@@ -143,12 +132,9 @@ def _on_template(card: Card) -> Card:
     template = parse_card(template_text(), card.source)
     data = dict(template.data)
     tags = card.data.get("tags") or []
-    generated = [
-        tag for tag in ([tags] if isinstance(tags, str) else tags) if tag.startswith(("dataset_size:", "loss:"))
-    ]
+    generated = [t for t in ([tags] if isinstance(tags, str) else tags) if t.startswith(("dataset_size:", "loss:"))]
     if generated:
-        loss = any(tag.startswith("loss:") for tag in generated)
-        data["tags"] = [t for t in data.get("tags", []) if not (loss and t.startswith("loss:"))] + generated
+        data["tags"] = render.with_tags(data.get("tags", []), generated)
     data = _merge(data, {key: card.data[key] for key in GENERATED_KEYS if key in card.data and key != "tags"})
     body = template.body.replace("\n", card.newline)
     for name in (METRICS, TRAINING):
@@ -204,10 +190,8 @@ def read_card(path: str | os.PathLike[str]) -> Card:
     """Read and parse a card file; a missing file, bad encoding or broken front matter raises `CardError`."""
     try:
         return parse_card(Path(path).read_bytes().decode("utf-8"), str(path))
-    except FileNotFoundError as error:
-        raise CardError(f"No card at {path}.") from error
     except OSError as error:
-        raise CardError(f"Cannot read the card {path}: {error}.") from error
+        raise CardError(f"Cannot read the card {path}: {error.strerror or error}.") from error
     except UnicodeDecodeError as error:
         raise CardError(f"{path} is not UTF-8 text (byte {error.start}); save the card as UTF-8.") from error
 
