@@ -99,7 +99,8 @@ def _check_model_index(index: Any, add: Add) -> Results | None:
             complete = False
             add("missing-metric", f"{dataset_name(dim)} lacks {', '.join(missing)}; the card reports all.")
     for code, message in refusals(results):
-        add(code, f"{message} Evaluate each of {list(MATRYOSHKA_DIMS)} with its own truncate_dim and {_REGENERATE}.")
+        fix = f" Evaluate each of {list(MATRYOSHKA_DIMS)} with its own truncate_dim and {_REGENERATE}."
+        add(code, f"model-index: {message}" if code == "impossible-dimension" else message + fix)
     return dict(sorted(results.items(), reverse=True)) if complete else None
 
 

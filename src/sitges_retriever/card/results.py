@@ -1,9 +1,6 @@
-"""Read InformationRetrievalEvaluator output (evaluators named `dim_N`) into: dimension -> the card's 15 metrics.
-
-Read: the evaluator's dict (`dim_384_cosine_ndcg@10`, an `eval_` prefix too), as a JSON file, its CSV files (one,
-or a folder; the last row counts), and `{384: {"cosine_ndcg@10": ...}}`. Other score functions and k values are
-skipped; a `dim_X_cosine_*` key whose X is not a positive whole number is refused, as skipping it would hide results.
-"""
+"""Read InformationRetrievalEvaluator output (evaluators named `dim_N`) into: dimension -> the card's 15 metrics,
+from its dict (an `eval_` prefix too), that dict as JSON, its CSV files (the last row counts), or `{384: {...}}`.
+Other score functions and k values are skipped; a `dim_X_cosine_*` key with X not a positive integer is refused."""
 
 from __future__ import annotations
 
@@ -63,9 +60,8 @@ def read_results(source: ResultsSource) -> Results:
 
 
 def refusals(results: Results) -> list[tuple[str, str]]:
-    """Why results cannot stand, as (check code, message): sizes the model cannot produce, and sizes reporting
-    identical metrics where that means they were measured on the same vectors: every size (the cut was not
-    applied), or sizes above the model's. Two trained sizes alone may tie on a small evaluation set."""
+    """Why results cannot stand, as (check code, message): sizes the model cannot produce; identical metrics at
+    every size (the cut was not applied) or above the model's size. Two trained sizes alone may tie by chance."""
     found = []
     for dim in results:
         try:

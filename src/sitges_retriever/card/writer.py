@@ -29,8 +29,6 @@ from . import render
 from .render import METRICS, TRAINING, marker
 from .results import Results, ResultsSource, read_results, refusals
 
-#: The front-matter keys `update_card` writes; every other key is the maintainer's.
-GENERATED_KEYS = ("base_model", "tags", "metrics", "model-index")
 PathLike = str | os.PathLike[str]
 Training = Mapping[str, Any] | None
 
@@ -135,7 +133,7 @@ def _on_template(card: Card) -> Card:
     generated = [t for t in ([tags] if isinstance(tags, str) else tags) if t.startswith(("dataset_size:", "loss:"))]
     if generated:
         data["tags"] = render.with_tags(data.get("tags", []), generated)
-    data = _merge(data, {key: card.data[key] for key in GENERATED_KEYS if key in card.data and key != "tags"})
+    data = _merge(data, {key: card.data[key] for key in ("base_model", "metrics", "model-index") if key in card.data})
     body = template.body.replace("\n", card.newline)
     for name in (METRICS, TRAINING):
         span = section(card.body, name, card.source)
@@ -156,9 +154,8 @@ def _merge(data: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def _model_name(data: dict[str, Any]) -> str:
     index = data.get("model-index")
-    if isinstance(index, list) and index and isinstance(index[0], dict) and isinstance(index[0].get("name"), str):
-        return str(index[0]["name"])
-    return REPO_ID.split("/")[-1]
+    first = index[0] if isinstance(index, list) and index and isinstance(index[0], dict) else {}
+    return str(first["name"]) if isinstance(first.get("name"), str) else REPO_ID.split("/")[-1]
 
 
 #: A missing section goes before the first heading naming one of these words, else at the end of the body.
@@ -263,8 +260,7 @@ def section(body: str, name: str, source: str = "the card") -> tuple[int, int] |
 
 
 def put_section(card: Card, body: str, name: str, content: str) -> str:
-    """`body` with section `name` replaced by `content` (from `wrap`), or inserted before the heading of a later part
-    (`_LATER`; headings in fenced code do not count), else at the end."""
+    """`body` with section `name` replaced by `content`, or inserted before a later part's heading (`_LATER`)."""
     content, newline = content.replace("\n", card.newline), card.newline
     span = section(body, name, card.source)
     if span is not None:
