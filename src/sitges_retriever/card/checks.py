@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..architecture import EMBEDDING_DIM, MATRYOSHKA_DIMS
-from ..errors import CardError, DimensionError
-from ..matryoshka import check_dim
+from ..architecture import MATRYOSHKA_DIMS
+from ..errors import CardError
 from ..metrics import CANONICAL_METRICS, dataset_name, dim_of_dataset_type
-from . import document
-from .render import render_metrics
-from .results import Results, identical_sizes
+from .render import METRICS, TRAINING, render_metrics
+from .results import Results, refusals
+from .writer import read_card, section, type_problems
 
 _TOKENS_FOR_DIMS = re.compile(
     r"(?i)(output\s+dimensionality|embedding\s+(?:size|dimension)s?|dimensions?)[\s:*|]{1,8}(\d+)\s+tokens\b"
@@ -22,6 +22,8 @@ _METRIC_ROW = re.compile(r"^\s*\|?\s*\**cosine_[a-z]+@\d+\**\s*\|?\s*[-+]?(?:\d+
 _SAYS_DIM = re.compile(r"(?i)\bdim[ _-]?\d+\b|\b\d+[- ]?(?:d\b|dim)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _REGENERATE = "regenerate the metrics with `sitges-retriever card update --results PATH`"
+Add = Callable[[str, str], None]
+_OURS = f"the card's metrics ({', '.join(CANONICAL_METRICS)})"
 
 
 @dataclass(frozen=True)
@@ -36,64 +38,48 @@ class CardProblem:
 
 
 def check_card(card_path: str | os.PathLike[str] = "model_card.md") -> list[CardProblem]:
-    """Every problem found in the card at `card_path` (empty when it is sound); the file is only read.
+    """Every problem found in the card (empty when it is sound); the file is only read.
 
     A missing file or broken front matter raises `CardError` instead, since nothing else can be checked.
     """
-    card = document.read_card(card_path)
-    found = [("bad-front-matter", message) for message in document.type_problems(card.data)]
-    results = _check_model_index(card.data.get("model-index"), found)
+    card = read_card(card_path)
+    found = [CardProblem("bad-front-matter", message) for message in type_problems(card.data)]
+
+    def add(code: str, message: str) -> None:
+        found.append(CardProblem(code, message))
+
+    results = _check_model_index(card.data.get("model-index"), add)
     metrics = card.data.get("metrics")
     unknown = [str(name) for name in metrics if name not in CANONICAL_METRICS] if isinstance(metrics, list) else []
     if unknown:
-        found.append(
-            (
-                "unknown-metric",
-                f"the front matter's metrics list names {', '.join(unknown)}, outside the "
-                f"card's metrics ({', '.join(CANONICAL_METRICS)}).",
-            )
-        )
+        add("unknown-metric", f"the front matter's metrics list names {', '.join(unknown)}, outside {_OURS}.")
     if not card.data.get("base_model"):
-        found.append(
-            (
-                "missing-base-model",
-                "the front matter has no base_model: say which checkpoint the model was "
-                "fine-tuned from (e.g. base_model: intfloat/multilingual-e5-small).",
-            )
-        )
+        add("missing-base-model", "the front matter has no base_model; name the fine-tuned checkpoint (org/name).")
     lines_before = card.text().count("\n") - card.body.count("\n")
     for match in _TOKENS_FOR_DIMS.finditer(card.body):
         line = lines_before + card.body.count("\n", 0, match.start()) + 1
-        found.append(
-            (
-                "dimensions-as-tokens",
-                f"line {line} says {' '.join(match.group(0).split())!r}: an "
-                f"embedding's size is counted in dimensions ({match.group(2)} dimensions); tokens measure "
-                "the input text.",
-            )
-        )
-    _check_tables(card.body.split("\n"), lines_before, found)
-    for name in (document.METRICS, document.TRAINING):
+        said = " ".join(match.group(0).split())
+        add("dimensions-as-tokens", f"line {line} says {said!r}: embedding sizes count dimensions; tokens count text.")
+    _check_tables(card.body.split("\n"), lines_before, add)
+    for name in (METRICS, TRAINING):
         try:
-            span = document.section(card.body, name, card.source)
+            span = section(card.body, name, card.source)
         except CardError as error:
-            found.append(("broken-markers", str(error)))
+            add("broken-markers", str(error))
             continue
         content = card.body[span[0] : span[1]].replace("\r\n", "\n") if span else None
-        if name == document.METRICS and None not in (content, results) and content != render_metrics(results):
-            found.append(
-                ("stale-tables", f"the metrics tables in the body do not match the model-index; {_REGENERATE}.")
-            )
-    return [CardProblem(code, message) for code, message in found]
+        if name == METRICS and None not in (content, results) and content != render_metrics(results):
+            add("stale-tables", f"the metrics tables in the body do not match the model-index; {_REGENERATE}.")
+    return found
 
 
-def _check_model_index(index: Any, found: list[tuple[str, str]]) -> Results | None:
+def _check_model_index(index: Any, add: Add) -> Results | None:
     """Report the model-index's defects; return its results when all are complete per-dimension results."""
     if index is None:
         return {}
     entries = index if isinstance(index, list) and index else [None]
     if not all(isinstance(entry, dict) and isinstance(entry.get("results"), list) for entry in entries):
-        found.append(("bad-model-index", "model-index must be a list of {name, results: [...]} entries."))
+        add("bad-model-index", "model-index must be a list of {name, results: [...]} entries.")
         return None
     results: dict[int, dict[str, Any]] = {}
     complete = True
@@ -102,63 +88,36 @@ def _check_model_index(index: Any, found: list[tuple[str, str]]) -> Results | No
         dim = dim_of_dataset_type(dataset.get("type")) if isinstance(dataset, dict) else None
         if dim is None or dim in results:
             complete = False
-            found.append(
-                ("duplicate-dimension", f"the model-index reports {dataset_name(dim)} twice.")
-                if dim
-                else (
-                    "unknown-result",
-                    f"a model-index result for dataset {dataset!r} is not a per-dimension retrieval "
-                    f"result (dataset type dim_N); {_REGENERATE}.",
-                )
-            )
+            if dim:
+                add("duplicate-dimension", f"the model-index reports {dataset_name(dim)} twice.")
+            else:
+                add("unknown-result", f"model-index result {dataset!r} is not for a dataset dim_N; {_REGENERATE}.")
             continue
-        results[dim] = _metrics_of(dim, result.get("metrics"), found)
-        try:
-            check_dim(dim)
-        except DimensionError as error:
-            found.append(("impossible-dimension", f"model-index: {error}"))
+        results[dim] = _metrics_of(dim, result.get("metrics"), add)
         missing = [metric for metric in CANONICAL_METRICS if metric not in results[dim]]
         if missing:
             complete = False
-            found.append(("missing-metric", f"{dataset_name(dim)} lacks {', '.join(missing)}; the card reports all."))
-    for dims in identical_sizes(results):
-        why = "a sign that they were measured on the same vectors"
-        if any(dim > EMBEDDING_DIM for dim in dims):
-            why = (
-                f"cutting the model's {EMBEDDING_DIM}-d embeddings to more than {EMBEDDING_DIM} values changes "
-                f"nothing, so such results repeat the {EMBEDDING_DIM}-d result under another name"
-            )
-        found.append(
-            (
-                "duplicate-results",
-                f"{' and '.join(map(dataset_name, dims))} report identical results: {why}. "
-                f"Evaluate each trained dimension ({', '.join(map(str, MATRYOSHKA_DIMS))}) with its own "
-                f"truncate_dim and {_REGENERATE}.",
-            )
-        )
+            add("missing-metric", f"{dataset_name(dim)} lacks {', '.join(missing)}; the card reports all.")
+    for code, message in refusals(results):
+        fix = f" Evaluate each of {list(MATRYOSHKA_DIMS)} with its own truncate_dim and {_REGENERATE}."
+        add(code, f"model-index: {message}" if code == "impossible-dimension" else message + fix)
     return dict(sorted(results.items(), reverse=True)) if complete else None
 
 
-def _metrics_of(dim: int, metrics: Any, found: list[tuple[str, str]]) -> dict[str, Any]:
+def _metrics_of(dim: int, metrics: Any, add: Add) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for metric in metrics if isinstance(metrics, list) else []:
         kind, value = (metric.get("type"), metric.get("value")) if isinstance(metric, dict) else (None, None)
         if kind not in CANONICAL_METRICS:
-            found.append(
-                (
-                    "unknown-metric",
-                    f"{dataset_name(dim)} reports {kind!r}, which is not one of the card's "
-                    f"metrics ({', '.join(CANONICAL_METRICS)}).",
-                )
-            )
+            add("unknown-metric", f"{dataset_name(dim)} reports {kind!r}, which is not one of {_OURS}.")
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            found.append(("bad-value", f"{dataset_name(dim)} {kind} is {value!r}; metrics are numbers from 0 to 1."))
+            add("bad-value", f"{dataset_name(dim)} {kind} is {value!r}; metrics are numbers from 0 to 1.")
         else:
             out[kind] = value
     return {metric: out[metric] for metric in CANONICAL_METRICS if metric in out}
 
 
-def _check_tables(lines: list[str], lines_before: int, found: list[tuple[str, str]]) -> None:
+def _check_tables(lines: list[str], lines_before: int, add: Add) -> None:
     """Tables of cosine metrics must say which dimension they are for, in their header or the lines just above."""
     previous_end, index = -1, 0
     while index < len(lines):
@@ -172,11 +131,6 @@ def _check_tables(lines: list[str], lines_before: int, found: list[tuple[str, st
             if line.strip() and len(caption) < 3 and not (caption and _HEADING.match(caption[-1])):
                 caption.append(line)
         if not any(_SAYS_DIM.search(line) for line in caption):
-            found.append(
-                (
-                    "table-without-dimension",
-                    f"the metrics table at line {lines_before + first + 1} does not "
-                    "say which embedding size it is for; put it (e.g. 'dim 384') in its heading or header.",
-                )
-            )
+            at = lines_before + first + 1
+            add("table-without-dimension", f"the metrics table at line {at} names no embedding size (e.g. 'dim 384').")
         previous_end = index - 1

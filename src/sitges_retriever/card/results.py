@@ -1,10 +1,6 @@
-"""Read InformationRetrievalEvaluator output (evaluators named `dim_N`) into: dimension -> the card's 15 metrics.
-
-Read: the dict an `InformationRetrievalEvaluator` / `SequentialEvaluator` returns (`dim_384_cosine_ndcg@10`, an
-`eval_` prefix too), that dict as a JSON file, the CSV files they write (one, or a folder; the last row counts),
-and `{384: {"cosine_ndcg@10": ...}}` itself. Other score functions and k values are skipped; a `dim_X_cosine_*`
-key whose X is not a positive whole number is refused, since skipping it would hide results.
-"""
+"""Read InformationRetrievalEvaluator output (evaluators named `dim_N`) into: dimension -> the card's 15 metrics,
+from its dict (an `eval_` prefix too), that dict as JSON, its CSV files (the last row counts), or `{384: {...}}`.
+Other score functions and k values are skipped; a `dim_X_cosine_*` key with X not a positive integer is refused."""
 
 from __future__ import annotations
 
@@ -18,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..architecture import EMBEDDING_DIM
-from ..errors import CardError
-from ..metrics import CANONICAL_METRICS, METRIC_KEYS
+from ..errors import CardError, DimensionError
+from ..matryoshka import check_dim
+from ..metrics import METRIC_KEYS, dataset_name
 
 #: dimension -> {canonical metric name -> value}, dimensions largest first, metrics in the card's order.
 Results = dict[int, dict[str, float]]
@@ -31,6 +28,7 @@ _DICT_KEY = re.compile(r"(?:^|_)dim([^a-z].*?)?_(?:cosine|cos_sim)_([a-z]+@\d+)$
 _CSV_FILE = re.compile(r"^Information-Retrieval_evaluation_(.*)_results\.csv$")
 _CSV_COLUMN = re.compile(r"^(?:cosine|cos_sim)-([A-Za-z]+@\d+)$")
 _DIM_NAME = re.compile(r"(?:^|_)dim_([1-9]\d*)$")
+_BEYOND = f"cuts beyond {EMBEDDING_DIM} values change nothing, so they repeat the model's {EMBEDDING_DIM}-d result"
 _NAMING_HINT = "Name one evaluator per dimension: InformationRetrievalEvaluator(..., name='dim_384', truncate_dim=384)."
 
 
@@ -39,37 +37,46 @@ def read_results(source: ResultsSource) -> Results:
     if isinstance(source, Mapping):
         return _from_mapping(source, "the results")
     if not isinstance(source, (str, os.PathLike)):
-        raise CardError(
-            f"Results must be an evaluator's dict or a path to its CSV/JSON output, not {type(source).__name__}."
-        )
+        raise CardError(f"Results must be an evaluator's dict or a path to its output, not {type(source).__name__}.")
     path = Path(source)
     if not str(source) or not path.exists():
         raise CardError(f"No evaluation output at {path}: give the evaluator's dict, CSV file or folder, or JSON file.")
-    if path.is_dir():
-        files = sorted(path.glob(CSV_PATTERN)) + sorted((path / "eval").glob(CSV_PATTERN))
-        if not files:
-            raise CardError(
-                f"{path} holds no {CSV_PATTERN} (looked in it and in its eval/ subfolder). "
-                "Run the evaluators with an output_path, or give the results dict or a JSON file."
-            )
-        return _from_csv_files(files)
-    if path.suffix.lower() == ".csv":
-        return _from_csv_files([path])
-    if path.suffix.lower() == ".json":
-        return _from_json(path)
-    raise CardError(f"{path} is neither a .csv nor a .json file; give the evaluator's CSV or JSON output.")
+    if path.is_file() and path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise CardError(f"{path} is not valid JSON (line {error.lineno}: {error.msg}).") from error
+        except (OSError, UnicodeDecodeError) as error:
+            raise CardError(f"Cannot read {path}: {error}.") from error
+        if not isinstance(data, Mapping):
+            raise CardError(f"{path} must hold the evaluator's dict (a JSON object), not {type(data).__name__}.")
+        return _from_mapping(data, str(path))
+    if path.is_file() and path.suffix.lower() != ".csv":
+        raise CardError(f"{path} is neither a .csv nor a .json file; give the evaluator's CSV or JSON output.")
+    files = sorted(path.glob(CSV_PATTERN)) + sorted((path / "eval").glob(CSV_PATTERN)) if path.is_dir() else [path]
+    if not files:
+        raise CardError(f"{path} (and its eval/) holds no {CSV_PATTERN}; run the evaluators with an output_path.")
+    return _from_csv_files(files)
 
 
-def identical_sizes(results: Results) -> list[list[int]]:
-    """Sizes reporting identical metrics where that means they were measured on the same vectors: every size (the
-    cut was not applied), or sizes above the model's (such a cut changes nothing). Two trained sizes alone may tie
-    on a small evaluation set, so they are not reported."""
+def refusals(results: Results) -> list[tuple[str, str]]:
+    """Why results cannot stand, as (check code, message): sizes the model cannot produce; identical metrics at
+    every size (the cut was not applied) or above the model's size. Two trained sizes alone may tie by chance."""
+    found = []
+    for dim in results:
+        try:
+            check_dim(dim)
+        except DimensionError as error:
+            found.append(("impossible-dimension", str(error)))
     groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
     for dim, metrics in results.items():
         if metrics:
             groups.setdefault(tuple(sorted(metrics.items())), []).append(dim)
     everywhere = [dims for dims in groups.values() if len(dims) > 1 and len(dims) == len(results)]
-    return everywhere or [dims for dims in groups.values() if len(dims) > 1 and max(dims) > EMBEDDING_DIM]
+    for dims in everywhere or [dims for dims in groups.values() if len(dims) > 1 and max(dims) > EMBEDDING_DIM]:
+        why = _BEYOND if max(dims) > EMBEDDING_DIM else "a sign that they were measured on the same vectors"
+        found.append(("duplicate-results", f"{' and '.join(map(dataset_name, dims))} report identical results: {why}."))
+    return found
 
 
 def _from_mapping(data: Mapping[Any, Any], where: str) -> Results:
@@ -87,10 +94,7 @@ def _from_mapping(data: Mapping[Any, Any], where: str) -> Results:
             continue
         size = re.fullmatch(r"_([1-9]\d*)", match.group(1) or "")
         if size is None:
-            raise CardError(
-                f"{where}: the key {key!r} does not name an embedding size (dim_N with N a positive whole number), "
-                f"so its results cannot be placed; nothing was written. {_NAMING_HINT}"
-            )
+            raise CardError(f"{where}: the key {key!r} does not name an embedding size (dim_N, N > 0). {_NAMING_HINT}")
         _put(found, int(size.group(1)), match.group(2), value, where)
     if not found:
         sample = ", ".join(repr(key) for key in list(data)[:5]) or "nothing"
@@ -105,49 +109,27 @@ def _from_csv_files(files: list[Path]) -> Results:
         name = _CSV_FILE.match(path.name)
         size = _DIM_NAME.search(name.group(1)) if name else None
         if size is None:
-            raise CardError(
-                f"Cannot tell which dimension {path} is for: expected a file named "
-                f"Information-Retrieval_evaluation_dim_N_results.csv. {_NAMING_HINT}"
-            )
+            raise CardError(f"Cannot tell which dimension {path} is for (no dim_N in its name). {_NAMING_HINT}")
         dim = int(size.group(1))
         if dim in origin:
             raise CardError(f"Both {origin[dim]} and {path} hold results for dim {dim}; give only one of them.")
         origin[dim] = path
-        for metric, value in _last_csv_row(path).items():
-            _put(found, dim, metric, value, str(path))
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.DictReader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise CardError(f"Cannot read {path}: {error}.") from error
+        if not rows:
+            raise CardError(f"{path} has no result rows (only a header, or empty); run the evaluator again.")
+        for column, value in rows[-1].items():
+            match = _CSV_COLUMN.match(column or "")
+            if match and match.group(1).lower() in METRIC_KEYS:
+                _put(found, dim, match.group(1).lower(), value, str(path))
     return _complete(found, ", ".join(str(path) for path in files))
 
 
-def _last_csv_row(path: Path) -> dict[str, str]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise CardError(f"Cannot read {path}: {error}.") from error
-    if not rows:
-        raise CardError(f"{path} has no result rows (only a header, or empty); run the evaluator again.")
-    columns = {column: _CSV_COLUMN.match(column or "") for column in rows[-1]}
-    return {
-        match.group(1).lower(): rows[-1][column]
-        for column, match in columns.items()
-        if match and match.group(1).lower() in METRIC_KEYS
-    }
-
-
-def _from_json(path: Path) -> Results:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise CardError(f"{path} is not valid JSON (line {error.lineno}: {error.msg}).") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise CardError(f"Cannot read {path}: {error}.") from error
-    if not isinstance(data, Mapping):
-        raise CardError(f"{path} must hold the evaluator's results dict (a JSON object), not a {type(data).__name__}.")
-    return _from_mapping(data, str(path))
-
-
 def _is_dim_key(key: object) -> bool:
-    return not isinstance(key, bool) and (isinstance(key, int) or bool(re.fullmatch(r"[0-9]+", str(key))))
+    return not isinstance(key, bool) and bool(re.fullmatch(r"[1-9][0-9]*", str(key)))
 
 
 def _put(found: dict[int, dict[str, Any]], dim: int, metric: str, value: Any, where: str) -> None:
@@ -158,29 +140,26 @@ def _put(found: dict[int, dict[str, Any]], dim: int, metric: str, value: Any, wh
     found[dim][metric] = number
 
 
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool):
-        raise CardError(f"{what} is {value!r}, not a number.")
+def is_number(value: Any) -> bool:
+    """A finite number (a bool is not one), or text that reads as one."""
     try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError) as error:
-        raise CardError(f"{what} is {value!r}, not a number.") from error
-    if math.isnan(number) or not 0.0 <= number <= 1.0:
-        raise CardError(f"{what} is {number}; retrieval metrics lie between 0 and 1.")
-    return number
+        return not isinstance(value, bool) and math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _number(value: Any, what: str) -> float:
+    if not is_number(value) or not 0 <= float(value) <= 1:
+        raise CardError(f"{what} is {value!r}, not a number between 0 and 1 as retrieval metrics are.")
+    return float(value)
 
 
 def _complete(found: dict[int, dict[str, Any]], where: str) -> Results:
     results: Results = {}
     for dim in sorted(found, reverse=True):
-        if dim <= 0:
-            raise CardError(f"{where}: dim {dim} is not an embedding size.")
         missing = [f"cosine_{key}" for key in METRIC_KEYS if key not in found[dim]]
         if missing:
-            raise CardError(
-                f"{where}: dim {dim} lacks {', '.join(missing)}. "
-                f"The card reports all of {', '.join(CANONICAL_METRICS)}: run InformationRetrievalEvaluator "
-                "with its default k values (and the cosine score function)."
-            )
+            hint = "run InformationRetrievalEvaluator with its default k values and cosine similarity"
+            raise CardError(f"{where}: dim {dim} lacks {', '.join(missing)}; the card reports all 15, so {hint}.")
         results[dim] = {f"cosine_{key}": found[dim][key] for key in METRIC_KEYS}
     return results
