@@ -30,7 +30,7 @@ def test_train_prints_the_metrics_per_dimension_beside_bm25_and_the_hybrid_and_w
     ]
     dims = [f"dim_{d}" for d in MATRYOSHKA_DIMS]
     assert rows == [f"model {d}" for d in dims] + ["BM25 (Catalan)"] + [f"hybrid {d}" for d in dims]
-    table = printed.split("\n\n")[1]
+    table = printed.strip().split("\n\n")[0]
     assert table.startswith("Retrieval on") and max(map(len, table.splitlines())) <= 100
     assert f"written to {output}" in printed
     assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
