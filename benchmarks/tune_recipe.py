@@ -30,8 +30,13 @@ VARIANTS: dict[str, dict[str, object]] = {
     "frozen-lr2e-5": {"hard_negatives": 0, "epochs": 1, "lr": 2e-5, "train_word_embeddings": False},
     "frozen-lr3e-5-2ep": {"hard_negatives": 0, "epochs": 2, "lr": 3e-5, "train_word_embeddings": False},
     "frozen-2neg-1ep": {"epochs": 1, "train_word_embeddings": False},
-    "frozen-gist": {"hard_negatives": 0, "epochs": 1, "loss": "gist", "loss_options": {},
-                    "train_word_embeddings": False},
+    "frozen-gist": {
+        "hard_negatives": 0,
+        "epochs": 1,
+        "loss": "gist",
+        "loss_options": {},
+        "train_word_embeddings": False,
+    },
 }
 
 
@@ -55,8 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         rows = [json.loads(line) for line in args.log.read_text(encoding="utf-8").splitlines() if line.strip()]
         out = ROOT / "benchmarks" / "tuning.json"
-        out.write_text(json.dumps({"held_out": "a tenth of viquiquad_train pairs, split by positive, seed 42",
-                                   "rows": rows}, indent=2) + "\n", encoding="utf-8")
+        out.write_text(
+            json.dumps(
+                {"held_out": "a tenth of viquiquad_train pairs, split by positive, seed 42", "rows": rows}, indent=2
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         print(f"Wrote {out}")
     return 0
 

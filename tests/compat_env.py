@@ -59,7 +59,10 @@ def encode_with(python: str | Path, folder: Path, sentences: list[str], workdir:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     result = subprocess.run(
         [str(python), "-c", ENCODE_SCRIPT, str(folder), str(workdir / "sentences.json"), str(out)],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if result.returncode != 0:
         raise AssertionError(f"{python} could not load {folder}:\n{result.stderr[-4000:]}")

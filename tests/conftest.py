@@ -54,9 +54,7 @@ def build_tiny_base(folder: Path, *, hidden_size: int = 384, layers: int = 2, se
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer.train_from_iterator(
-        CATALAN_SENTENCES, trainers.WordPieceTrainer(vocab_size=400, special_tokens=specials)
-    )
+    tokenizer.train_from_iterator(CATALAN_SENTENCES, trainers.WordPieceTrainer(vocab_size=400, special_tokens=specials))
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

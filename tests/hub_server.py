@@ -46,7 +46,9 @@ def git_hash(data: bytes) -> str:
 def lfs_pointer(data: bytes) -> bytes:
     """The git-lfs pointer file git stores in place of an LFS file (its git blob id is the file's tree `oid`)."""
     return b"version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (
-        hashlib.sha256(data).hexdigest().encode(), len(data))
+        hashlib.sha256(data).hexdigest().encode(),
+        len(data),
+    )
 
 
 def _lfs_tracked(path: str, gitattributes: bytes) -> bool:
@@ -100,8 +102,11 @@ class Commit:
         if path not in self.lfs:
             return git_hash(data), None
         pointer = lfs_pointer(data)
-        return git_hash(pointer), {"oid": hashlib.sha256(data).hexdigest(), "size": len(data),
-                                   "pointerSize": len(pointer)}
+        return git_hash(pointer), {
+            "oid": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+            "pointerSize": len(pointer),
+        }
 
 
 @dataclass
@@ -213,8 +218,16 @@ class HubServer:
             raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
         return repo.commits[oid]
 
-    def add_commit(self, repo: Repo, parent: str | None, files: dict, title: str, message: str, author: str,
-                   lfs: frozenset[str] = frozenset()) -> Commit:
+    def add_commit(
+        self,
+        repo: Repo,
+        parent: str | None,
+        files: dict,
+        title: str,
+        message: str,
+        author: str,
+        lfs: frozenset[str] = frozenset(),
+    ) -> Commit:
         self._counter += 1
         content = ",".join(f"{p}:{git_hash(d)}" for p, d in files.items())
         seed = f"{repo.repo_id}|{parent}|{title}|{self._counter}|{content}"
@@ -308,8 +321,9 @@ class _Handler(BaseHTTPRequestHandler):
             case ("GET", ["api", "whoami-v2"]):
                 if token is None:
                     raise HubError(401, "Invalid username or password.")
-                orgs = [{"type": "org", "name": ns, "roleInOrg": token.role}
-                        for ns in token.namespaces if ns != token.user]
+                orgs = [
+                    {"type": "org", "name": ns, "roleInOrg": token.role} for ns in token.namespaces if ns != token.user
+                ]
                 access = {"displayName": f"{token.role} token", "role": token.role}
                 auth = {"type": "access_token", "accessToken": access}
                 return {"type": "user", "id": token.user, "name": token.user, "orgs": orgs, "auth": auth}
@@ -371,8 +385,15 @@ class _Handler(BaseHTTPRequestHandler):
                 commit, history = hub.resolve(repo, rev), []
                 while commit is not None:
                     authors = [{"user": commit.author}]
-                    history.append({"id": commit.oid, "title": commit.title, "message": commit.message,
-                                    "date": commit.date, "authors": authors})
+                    history.append(
+                        {
+                            "id": commit.oid,
+                            "title": commit.title,
+                            "message": commit.message,
+                            "date": commit.date,
+                            "authors": authors,
+                        }
+                    )
                     commit = repo.commits.get(commit.parent) if commit.parent else None
                 return history
             case ("POST", ["preupload", rev]):
@@ -382,9 +403,15 @@ class _Handler(BaseHTTPRequestHandler):
                 for f in json.loads(body)["files"]:
                     lfs = f["size"] > LFS_THRESHOLD or _lfs_tracked(f["path"], attributes)
                     oid, info = head.blob(f["path"]) if f["path"] in head.files else (None, None)
-                    answers.append({"path": f["path"], "uploadMode": "lfs" if lfs else "regular",
-                                    # the remote "oid" (sha256 for an LFS file) lets the client skip unchanged files
-                                    "shouldIgnore": False, "oid": info["oid"] if info else oid})
+                    answers.append(
+                        {
+                            "path": f["path"],
+                            "uploadMode": "lfs" if lfs else "regular",
+                            # the remote "oid" (sha256 for an LFS file) lets the client skip unchanged files
+                            "shouldIgnore": False,
+                            "oid": info["oid"] if info else oid,
+                        }
+                    )
                 return {"files": answers}
             case ("POST", ["commit", branch]):
                 token = self._check_write(token, namespace, "write to this repo")
@@ -428,8 +455,13 @@ class _Handler(BaseHTTPRequestHandler):
         for obj in payload.get("objects", []):
             oid, size = obj.get("oid"), obj.get("size")
             if not (isinstance(oid, str) and re.fullmatch(r"[0-9a-f]{64}", oid) and isinstance(size, int)):
-                objects.append({"oid": str(oid), "size": size if isinstance(size, int) else 0,
-                                "error": {"code": 422, "message": "oid must be a sha256 hex digest and size an int"}})
+                objects.append(
+                    {
+                        "oid": str(oid),
+                        "size": size if isinstance(size, int) else 0,
+                        "error": {"code": 422, "message": "oid must be a sha256 hex digest and size an int"},
+                    }
+                )
             elif oid in repo.lfs_objects:  # already stored: no actions, the client skips the upload
                 objects.append({"oid": oid, "size": size})
             else:
@@ -483,8 +515,15 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HubError(404, f"{path} does not exist on {branch}", "EntryNotFound")
             else:
                 raise HubError(400, f"hub_server stores regular and LFS files only, not '{key}'")
-        commit = self.hub.add_commit(repo, parent.oid, files, header["summary"], header.get("description", ""),
-                                     token.user, frozenset(lfs & files.keys()))
+        commit = self.hub.add_commit(
+            repo,
+            parent.oid,
+            files,
+            header["summary"],
+            header.get("description", ""),
+            token.user,
+            frozenset(lfs & files.keys()),
+        )
         pr_url = None
         if create_pr:
             repo.pull_requests += 1
@@ -506,11 +545,22 @@ class _Handler(BaseHTTPRequestHandler):
                 sibling["lfs"] = {"sha256": lfs["oid"], "size": lfs["size"], "pointerSize": lfs["pointerSize"]}
         tags = card.get("tags") or []
         return {
-            "id": repo.repo_id, "modelId": repo.repo_id, "author": repo.repo_id.split("/")[0], "sha": commit.oid,
-            "lastModified": commit.date, "createdAt": repo.created_at, "private": repo.private, "gated": False,
-            "disabled": False, "downloads": 0, "likes": 0, "tags": tags if isinstance(tags, list) else [tags],
-            "library_name": card.get("library_name"), "pipeline_tag": card.get("pipeline_tag"),
-            "cardData": card or None, "siblings": siblings,
+            "id": repo.repo_id,
+            "modelId": repo.repo_id,
+            "author": repo.repo_id.split("/")[0],
+            "sha": commit.oid,
+            "lastModified": commit.date,
+            "createdAt": repo.created_at,
+            "private": repo.private,
+            "gated": False,
+            "disabled": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": tags if isinstance(tags, list) else [tags],
+            "library_name": card.get("library_name"),
+            "pipeline_tag": card.get("pipeline_tag"),
+            "cardData": card or None,
+            "siblings": siblings,
         }
 
     @staticmethod

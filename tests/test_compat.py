@@ -28,8 +28,9 @@ def real_model_dir(tmp_path_factory):
 
 
 @pytest.mark.parametrize("which", ["tiny", "real"])
-def test_old_and_newest_releases_give_the_same_embeddings(which, old_python, tiny_model_dir, real_model_dir,
-                                                          sentences, tmp_path):
+def test_old_and_newest_releases_give_the_same_embeddings(
+    which, old_python, tiny_model_dir, real_model_dir, sentences, tmp_path
+):
     folder = {"tiny": tiny_model_dir, "real": real_model_dir}[which]
     old_embeddings, facts = encode_with(old_python, folder, sentences, tmp_path)
     assert facts["sentence_transformers"] == "3.0.1" and facts["transformers"] == "4.42.4"

@@ -102,8 +102,10 @@ def test_branch_tag_and_pull_request_revisions(api, repo_id, pushed):
     api.upload_file(path_or_fileobj=b"dev", path_in_repo="config.json", repo_id=repo_id, revision="dev")
     pr = api.upload_file(path_or_fileobj=b"pr", path_in_repo="config.json", repo_id=repo_id, create_pr=True)
     assert pr.pr_revision == "refs/pr/1"
-    read = {rev: Path(hf_hub_download(repo_id, "config.json", revision=rev)).read_bytes() for rev in
-            ("main", "v1", "dev", "refs/pr/1")}
+    read = {
+        rev: Path(hf_hub_download(repo_id, "config.json", revision=rev)).read_bytes()
+        for rev in ("main", "v1", "dev", "refs/pr/1")
+    }
     assert read == {"main": FILES["config.json"], "v1": FILES["config.json"], "dev": b"dev", "refs/pr/1": b"pr"}
     refs = api.list_repo_refs(repo_id, include_pull_requests=True)
     assert {b.name for b in refs.branches} == {"main", "dev"} and [t.target_commit for t in refs.tags] == [pushed]
@@ -174,8 +176,9 @@ def test_safetensors_go_through_lfs_with_progress_and_download_identical(api, re
     sha = hashlib.sha256(weights).hexdigest()
     api.create_repo(repo_id)
     capsys.readouterr()
-    api.upload_folder(folder_path=write_folder(tmp_path / "m", {"model.safetensors": weights, "config.json": b"{}"}),
-                      repo_id=repo_id)
+    api.upload_folder(
+        folder_path=write_folder(tmp_path / "m", {"model.safetensors": weights, "config.json": b"{}"}), repo_id=repo_id
+    )
     err = capsys.readouterr().err
     assert "model.safetensors" in err and "100%" in err  # huggingface_hub's own LFS upload progress bar
     puts = [p for m, p in hub_server.requests if m == "PUT" and p.startswith(f"/{repo_id}.git/")]

@@ -20,8 +20,9 @@ def test_notebook_trains_evaluates_pushes_and_loads_back(hub_server, tiny_base, 
     monkeypatch.setenv("HF_TOKEN", "hf_test_write")  # found the way huggingface_hub finds it
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
-                            ).execute()
+    nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
 
     printed = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
     assert "card OK" in printed and "dim 64: max |hub - local|" in printed

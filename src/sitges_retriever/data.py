@@ -12,7 +12,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 from .errors import DataError
 
@@ -36,7 +39,7 @@ class Pairs:
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(zip(self.positive, self.anchor, strict=True))
 
-    def to_dataset(self):
+    def to_dataset(self) -> Dataset:
         """A `datasets.Dataset` with columns (anchor, positive): the order the ranking losses expect."""
         from datasets import Dataset
 
@@ -94,7 +97,10 @@ def read_pairs(source: str | Path | Sequence[str | Path] | Pairs | Any) -> Pairs
                 f"The dataset has no column {missing[0]!r} (columns: {', '.join(source.column_names) or 'none'}); "
                 f"pairs need {' and '.join(COLUMNS)}: rename yours with dataset.rename_column(old, new)."
             )
-        return _collect(((f"dataset row {i}", record) for i, record in enumerate(source, start=1)), "The dataset")
+        return _collect(
+            ((f"dataset row {i}", record) for i, record in enumerate(cast(Iterable[Any], source), start=1)),
+            "The dataset",
+        )
     paths = [source] if isinstance(source, (str, Path)) else list(source)
     if not paths:
         raise DataError("No data files given: pass at least one .jsonl, .json, .csv or .parquet file of pairs.")
@@ -334,7 +340,7 @@ def load_ir_folder(folder: str | Path) -> IRTask:
     return IRTask(queries=queries, corpus=corpus, relevant_docs=relevant_docs, name=folder.name)
 
 
-def _json_object(path: Path) -> dict:
+def _json_object(path: Path) -> dict[str, Any]:
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:

@@ -235,9 +235,10 @@ def encode(model: Any, texts: Sequence[str], prompt: str, *, batch_size: int = 3
     `prompt_name=` rather than `encode_query` / `encode_document`: those need sentence-transformers 5.
     """
     name = prompt if (getattr(model, "prompts", None) or {}).get(prompt) else None
-    return model.encode(
+    embeddings = model.encode(
         list(texts), prompt_name=name, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True
-    ).astype(np.float32)
+    )
+    return np.asarray(embeddings, dtype=np.float32)
 
 
 def _metrics(scorer: Any, scores: np.ndarray) -> dict[str, float]:

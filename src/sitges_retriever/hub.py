@@ -7,12 +7,16 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .architecture import EMBEDDING_DIM, POOLING_DIR, REPO_ID
 from .errors import HubError, ModelFolderError, ModelNotAvailableError
 from .matryoshka import check_dim
 from .persistence import REQUIRED_FILES, check_model_folder, recover_before_load, save_model
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+    from sentence_transformers import SentenceTransformer
 
 #: What a model needs from its repo: safetensors weights, tokenizer, configs, the card. No pickle, ONNX or OpenVINO.
 MODEL_FILE_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "README.md", f"{POOLING_DIR}/*"]
@@ -27,7 +31,7 @@ def load(
     device: str | None = None,
     offline: bool | None = None,
     token: str | bool | None = None,
-):
+) -> SentenceTransformer:
     """Load the model as a `SentenceTransformer` from a local folder or a Hub id.
 
     With `dim` (one of MATRYOSHKA_DIMS) `encode` returns embeddings cut to `dim` and L2-normalised again
@@ -154,7 +158,7 @@ CARD_NAMES = ("README.md", "model_card.md")  # README.md: the card of a model fo
 
 
 def push_to_hub(
-    model_or_folder,
+    model_or_folder: SentenceTransformer | str | Path,
     repo_id: str = REPO_ID,
     *,
     token: str | None = None,
@@ -172,8 +176,9 @@ def push_to_hub(
     huggingface_hub finds it (`hf auth login`, HF_TOKEN, a notebook secret) and never printed.
     """
     with tempfile.TemporaryDirectory(prefix="sitges-push-") as scratch:
-        folder = Path(model_or_folder) if isinstance(model_or_folder, (str, Path)) else None
-        if folder is None:
+        if isinstance(model_or_folder, (str, Path)):
+            folder = Path(model_or_folder)
+        else:
             folder = save_model(model_or_folder, Path(scratch) / "model")
         staged = _stage_repo(folder, _find_card(folder, card), Path(scratch) / "repo")
         return _upload(
@@ -235,7 +240,16 @@ def _check_loads(folder: Path) -> None:
         raise ModelFolderError(f"it produces {width}-d embeddings, not {EMBEDDING_DIM}-d")
 
 
-def _upload(staged: Path, repo_id: str, *, token, private, revision, create_pr, commit_message) -> str:
+def _upload(
+    staged: Path,
+    repo_id: str,
+    *,
+    token: str | None,
+    private: bool,
+    revision: str | None,
+    create_pr: bool,
+    commit_message: str | None,
+) -> str:
     from huggingface_hub import HfApi, get_token
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -288,7 +302,7 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def _undo_create(api, repo_id: str, created: bool) -> str:
+def _undo_create(api: HfApi, repo_id: str, created: bool) -> str:
     """Delete a repo this push created before failing; the sentence to add to the error saying what happened."""
     if not created:
         return ""
@@ -301,7 +315,7 @@ def _undo_create(api, repo_id: str, created: bool) -> str:
     return f" The empty repo {repo_id} this push created was deleted."
 
 
-def _explain(api, error, repo_id: str) -> str:
+def _explain(api: HfApi, error: Exception, repo_id: str) -> str:
     """Turn the Hub's 401/403/404 answers into what to do (a 403 is told apart with whoami)."""
     status = getattr(getattr(error, "response", None), "status_code", None)
     namespace = repo_id.split("/")[0]

@@ -219,7 +219,16 @@ class Index:
         vectors = self._open().get_collection(collection).config.params.vectors
         return [params.size for params in vectors.values()]
 
-    def _write(self, procedures, encoder, record, current, old, batch_size, started) -> BuildReport:
+    def _write(
+        self,
+        procedures: Sequence[Procedure],
+        encoder: Any,
+        record: dict[str, Any],
+        current: str | None,
+        old: dict[str, dict[str, Any]],
+        batch_size: int,
+        started: float,
+    ) -> BuildReport:
         client, dims = self._open(), record["dims"]
         texts = {p.id: store.digest(p.text) for p in procedures}
         rows = {
@@ -315,7 +324,7 @@ class Index:
             record = self._built()
             self._model = self._load(record["model"], record["revision"])
         prompt = "query" if (getattr(self._model, "prompts", None) or {}).get("query") else None
-        return self._model.encode(questions, prompt_name=prompt, convert_to_numpy=True)
+        return np.asarray(self._model.encode(questions, prompt_name=prompt, convert_to_numpy=True))
 
     def _batch(self, requests: list[Any]) -> list[list[Any]]:
         if not requests:

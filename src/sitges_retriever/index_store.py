@@ -9,7 +9,7 @@ import hashlib
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import SearchIndexError
 from .matryoshka import truncate
-from .retrieval import BM25_PARAMETERS, CATALAN, fuse
+from .retrieval import BM25_PARAMETERS, CATALAN, FusionMethod, fuse
 
 #: Sparse vector name, and the name of each Matryoshka cut's dense vector.
 SPARSE = "bm25"
@@ -211,7 +211,7 @@ def only(ids: list[Any] | None) -> Any:
 
 def encode(encoder: Any, texts: list[str], batch_size: int) -> np.ndarray:
     prompt = "document" if (getattr(encoder, "prompts", None) or {}).get("document") else None
-    return encoder.encode(texts, batch_size=batch_size, prompt_name=prompt, convert_to_numpy=True)
+    return np.asarray(encoder.encode(texts, batch_size=batch_size, prompt_name=prompt, convert_to_numpy=True))
 
 
 def digest(text: str) -> str:
@@ -225,11 +225,18 @@ def point_id(procedure_id: str) -> str:
 def embedding_dim(encoder: Any) -> int:
     # sentence-transformers 6 renamed get_sentence_embedding_dimension
     method = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
-    return method()
+    return int(method())
 
 
 def hybrid(
-    batch, requests: Requests, dense, sparse, top_k: int, depth: int, method, weight
+    batch: Callable[[list[Any]], list[list[Any]]],
+    requests: Requests,
+    dense: np.ndarray,
+    sparse: Sequence[Any | None],
+    top_k: int,
+    depth: int,
+    method: FusionMethod,
+    weight: float,
 ) -> list[list[tuple[Any, float]]]:
     """Each question's hybrid ranking: both sides' top `depth` candidates, the other side's score looked up for each
     (a query restricted to those ids), fused with `retrieval.fuse`: `retrieval.hybrid_scores` computed by Qdrant."""

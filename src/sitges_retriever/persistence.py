@@ -15,7 +15,10 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 from .architecture import ARCHITECTURE, CLASSIC_FORMAT_VERSION, POOLING_DIR, Architecture
 from .errors import ModelFolderError
@@ -37,7 +40,7 @@ MARKER_FILE = ".sitges-retriever"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".onnx", ".pt")
 
 
-def architecture_of(model) -> Architecture:
+def architecture_of(model: SentenceTransformer) -> Architecture:
     """The architecture spec with the model's own prompts (empty ones dropped) and sequence length."""
     return Architecture(
         max_seq_length=model.max_seq_length or ARCHITECTURE.max_seq_length,
@@ -47,7 +50,7 @@ def architecture_of(model) -> Architecture:
     )
 
 
-def save_model(model, path: str | Path) -> Path:
+def save_model(model: SentenceTransformer, path: str | Path) -> Path:
     """Write `model` as a complete, loadable classic-layout folder at `path` and return it.
 
     Weights go to `model.safetensors`, with the tokenizer, `config.json` and the layout files, whatever
@@ -189,7 +192,7 @@ def _written_by_save_model(folder: Path) -> bool:
         stamp = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))["__version__"]
     except (ModelFolderError, OSError, ValueError, KeyError, TypeError):
         return False
-    return stamp == CLASSIC_FORMAT_VERSION
+    return bool(stamp == CLASSIC_FORMAT_VERSION)
 
 
 def _umask() -> int:
@@ -198,8 +201,8 @@ def _umask() -> int:
     return mask
 
 
-def _write_folder(model, folder: Path) -> None:
-    transformer = model[0]
+def _write_folder(model: SentenceTransformer, folder: Path) -> None:
+    transformer: Any = model[0]  # a models.Transformer: indexing the model types it as a plain torch Module
     transformer.auto_model.save_pretrained(folder, safe_serialization=True)
     transformer.tokenizer.save_pretrained(folder)
     for stray in PICKLE_WEIGHTS:

@@ -67,7 +67,7 @@ def _stage_lines(*, quiet: bool) -> Iterator[None]:
         logger.propagate = propagate
 
 
-def _fail(args, message: str, code: int = 1) -> int:
+def _fail(args: argparse.Namespace, message: str, code: int = 1) -> int:
     print(f"sitges-retriever {args.command}: error: {message}", file=sys.stderr)
     return code
 

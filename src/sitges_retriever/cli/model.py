@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..retrieval import BM25_WEIGHT
 from .common import COMMON, add_model_options, go_offline, load_model, note
 
 
-def add_model_commands(subparsers) -> None:
+def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`train` (the main job), `evaluate` a model folder, `search` procedures with a question."""
 
-    def train(args) -> int:
+    def train(args: argparse.Namespace) -> int:
         from ..training import parse_settings
         from ..training import train as run
 
@@ -35,7 +36,7 @@ def add_model_commands(subparsers) -> None:
             )
         return 0
 
-    def evaluate(args) -> int:
+    def evaluate(args: argparse.Namespace) -> int:
         import json
         from pathlib import Path
 
@@ -64,7 +65,7 @@ def add_model_commands(subparsers) -> None:
             note(args, f"Evaluator results written to {args.results} (for `sitges-retriever card update`).")
         return 0
 
-    def search(args) -> int:
+    def search(args: argparse.Namespace) -> int:
         import json
 
         from ..search import _check_questions

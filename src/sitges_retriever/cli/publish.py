@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .common import COMMON, note
 
 
-def add_card_commands(subparsers) -> None:
+def add_card_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`card update` (write evaluation output into the card) and `card check` (exit 1 when it finds problems)."""
     card = subparsers.add_parser("card", parents=[COMMON], help="Write or check the model card's metrics.")
     commands = card.add_subparsers(dest="card_command", required=True)
 
-    def update(args) -> int:
+    def update(args: argparse.Namespace) -> int:
         import json
         from pathlib import Path
 
@@ -31,7 +32,7 @@ def add_card_commands(subparsers) -> None:
         note(args, f"Updated {path}")
         return 0
 
-    def check(args) -> int:
+    def check(args: argparse.Namespace) -> int:
         from ..card import check_card
 
         problems = check_card(args.card)
@@ -61,10 +62,10 @@ def add_card_commands(subparsers) -> None:
     parser.set_defaults(handler=check)
 
 
-def add_push_command(subparsers) -> None:
+def add_push_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`push`: upload a model folder and its card as one Hub commit."""
 
-    def push(args) -> int:
+    def push(args: argparse.Namespace) -> int:
         from ..hub import push_to_hub
 
         url = push_to_hub(

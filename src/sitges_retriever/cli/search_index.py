@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..index import Index
 
 
-def add_index_commands(subparsers) -> None:
+def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`index build` (embed a corpus into a Qdrant index), `index search` (one or many questions), `index info`."""
 
-    def open_index(location: str, collection: str):
+    def open_index(location: str, collection: str) -> Index:
         from ..index import Index
 
         if location.startswith(("http://", "https://")):
             return Index(url=location, collection=collection)
         return Index(location, collection=collection)
 
-    def build(args) -> int:
+    def build(args: argparse.Namespace) -> int:
         from ..index import Index
 
         if (args.path is None) == (args.url is None):
@@ -32,7 +37,7 @@ def add_index_commands(subparsers) -> None:
         print(report)
         return 0
 
-    def search(args) -> int:
+    def search(args: argparse.Namespace) -> int:
         import json
         from pathlib import Path
 
@@ -62,7 +67,7 @@ def add_index_commands(subparsers) -> None:
                 print(f"{rank}. {hit.score:.4f}  {hit.title}  [{hit.id}]")
         return 0
 
-    def info(args) -> int:
+    def info(args: argparse.Namespace) -> int:
         with open_index(args.index, args.collection) as index:
             details = index.info()
         size = details["size_on_disk"]

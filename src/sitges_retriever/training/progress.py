@@ -40,7 +40,8 @@ class ReadableProgress(ProgressCallback):
     """transformers' progress bar, labelled "training", writing each log as a short line instead of a dict."""
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        super().on_train_begin(args, state, control, **kwargs)
+        # transformers leaves ProgressCallback.on_train_begin unannotated
+        super().on_train_begin(args, state, control, **kwargs)  # type: ignore[no-untyped-call]
         if self.training_bar is not None:
             self.training_bar.set_description("training")
 
