@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..bases import DEFAULT_BASE, Base, resolve_base
+from ..bases import Base, resolve_base
 from ..data import IRTask, Pairs, demo_pairs, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs
 from ..errors import DataError, ModelFolderError
 from ..evaluation import EvaluationReport, build_evaluator, evaluate
@@ -76,9 +76,9 @@ def train(
 
     from ..architecture import build_model
 
-    stage(f"Base: {base or DEFAULT_BASE}; {len(train_pairs)} training pairs, {len(task.queries)} held-out questions.")
     source = resolve_base(base)
     model = build_model(source.path, prompts=_prompts(recipe, source))
+    stage(f"Base: {source.name}; {len(train_pairs)} training pairs, {len(task.queries)} held-out questions.")
     if not recipe.train_word_embeddings:
         cast(Any, model[0]).auto_model.get_input_embeddings().weight.requires_grad_(False)
     dataset, mined = train_pairs.to_dataset(), 0
