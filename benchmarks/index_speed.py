@@ -29,7 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from sitges_retriever.data import Procedure, load_ir_folder  # noqa: E402
+from sitges_retriever.corpus import Procedure  # noqa: E402
+from sitges_retriever.data import load_ir_folder  # noqa: E402
 from sitges_retriever.index import Index  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "xquad_ca_eval" / "sentence"

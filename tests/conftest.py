@@ -123,7 +123,7 @@ def demo_slice(tmp_path_factory) -> Path:
     """A JSONL file of (positive, anchor) pairs: the first 8 procedures of the packaged demo set."""
     import json
 
-    from sitges_retriever.data import load_procedures
+    from sitges_retriever.corpus import load_procedures
 
     path = tmp_path_factory.mktemp("demo-slice") / "pairs.jsonl"
     rows = [{"positive": p.text, "anchor": q} for p in load_procedures()[:8] for q in p.questions]

@@ -12,7 +12,7 @@ import pytest
 
 from sitges_retriever.cli import main
 from sitges_retriever.console import configure_output
-from sitges_retriever.data import load_procedures
+from sitges_retriever.corpus import load_procedures
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

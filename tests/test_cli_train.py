@@ -8,7 +8,7 @@ import pytest
 
 from sitges_retriever import MATRYOSHKA_DIMS
 from sitges_retriever.cli import main
-from sitges_retriever.data import load_procedures
+from sitges_retriever.corpus import load_procedures
 
 
 @pytest.fixture(scope="module")

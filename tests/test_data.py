@@ -5,15 +5,8 @@ import json
 
 import pytest
 
-from sitges_retriever.data import (
-    Pairs,
-    demo_pairs,
-    ir_task_from_pairs,
-    load_ir_folder,
-    load_procedures,
-    read_pairs,
-    split_pairs,
-)
+from sitges_retriever.corpus import load_procedures
+from sitges_retriever.data import Pairs, demo_pairs, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs
 from sitges_retriever.errors import DataError
 
 ROWS = [

@@ -13,7 +13,8 @@ from huggingface_hub import HfApi, ModelCard
 from sentence_transformers import SentenceTransformer
 
 from sitges_retriever import load, push_to_hub, save_model, truncate, update_card
-from sitges_retriever.data import IRTask, load_procedures
+from sitges_retriever.corpus import load_procedures
+from sitges_retriever.data import IRTask
 from sitges_retriever.errors import HubError, ModelNotAvailableError
 from sitges_retriever.evaluation import evaluate
 

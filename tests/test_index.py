@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from sitges_retriever.cli import main
-from sitges_retriever.data import load_procedures
+from sitges_retriever.corpus import load_procedures
 from sitges_retriever.errors import SearchIndexError
 from sitges_retriever.index import Index
 from sitges_retriever.matryoshka import truncate

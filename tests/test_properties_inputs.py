@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sitges_retriever import truncate
-from sitges_retriever.data import COLUMNS, load_procedures, read_pairs
+from sitges_retriever.corpus import load_procedures
+from sitges_retriever.data import COLUMNS, read_pairs
 from sitges_retriever.errors import DataError, DimensionError
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

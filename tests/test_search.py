@@ -2,7 +2,7 @@
 
 import pytest
 
-from sitges_retriever.data import Procedure
+from sitges_retriever.corpus import Procedure
 from sitges_retriever.errors import DataError
 from sitges_retriever.search import search
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sitges_retriever.data import load_procedures
+from sitges_retriever.corpus import load_procedures
 from sitges_retriever.evaluation import encode
 from sitges_retriever.retrieval import BM25, hybrid_scores
 from sitges_retriever.search import search

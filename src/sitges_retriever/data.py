@@ -9,8 +9,7 @@ import csv
 import json
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -68,18 +67,6 @@ class IRTask:
             raise DataError(f"No query of the evaluation task {self.name!r} has a relevant document.")
 
 
-@dataclass(frozen=True)
-class Procedure:
-    """One procedure of a searchable corpus: a title to show and the text that is embedded."""
-
-    id: str
-    title: str
-    text: str
-    questions: tuple[str, ...] = field(default=())
-    #: The corpus row's other fields (e.g. url, category), kept for an index's payload.
-    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-
 # --------------------------------------------------------------------------- pairs in
 
 
@@ -104,14 +91,14 @@ def read_pairs(source: str | Path | Sequence[str | Path] | Pairs | Any) -> Pairs
     paths = [source] if isinstance(source, (str, Path)) else list(source)
     if not paths:
         raise DataError("No data files given: pass at least one .jsonl, .json, .csv or .parquet file of pairs.")
-    return _collect((row for path in paths for row in _file_rows(Path(path))), ", ".join(map(str, paths)))
+    return _collect((row for path in paths for row in file_rows(Path(path))), ", ".join(map(str, paths)))
 
 
 def _collect(rows: Iterable[tuple[str, Any]], description: str) -> Pairs:
     seen: dict[tuple[str, str], None] = {}
     duplicates = 0
     for where, record in rows:
-        pair = (_text(record, COLUMNS[0], where), _text(record, COLUMNS[1], where))
+        pair = (record_text(record, COLUMNS[0], where), record_text(record, COLUMNS[1], where))
         if pair in seen:
             duplicates += 1
         else:
@@ -122,7 +109,7 @@ def _collect(rows: Iterable[tuple[str, Any]], description: str) -> Pairs:
     return Pairs(positive=tuple(positive), anchor=tuple(anchor), duplicates_dropped=duplicates)
 
 
-def _text(record: Any, column: str, where: str) -> str:
+def record_text(record: Any, column: str, where: str) -> str:
     if not isinstance(record, Mapping):
         raise DataError(f"{where}: expected an object with {' and '.join(COLUMNS)}, got {type(record).__name__}.")
     if column not in record:
@@ -144,7 +131,7 @@ def _names(names: Iterable[Any]) -> str:
     return ", ".join(str(name) if str(name).isprintable() else repr(name) for name in names)
 
 
-def _file_rows(path: Path) -> Iterator[tuple[str, Any]]:
+def file_rows(path: Path) -> Iterator[tuple[str, Any]]:
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a .jsonl, .json, .csv or .parquet file.")
     if not path.is_file():
@@ -352,69 +339,10 @@ def _json_object(path: Path) -> dict[str, Any]:
     return {str(key): value for key, value in content.items()}
 
 
-# --------------------------------------------------------------------------- procedures: demo set and search corpora
-
-
-def demo_path() -> Path:
-    """The Catalan demo procedures shipped in the package (illustrative, not official text)."""
-    return Path(str(resources.files("sitges_retriever") / "data" / DEMO_FILE))
-
-
-def load_procedures(path: str | Path | None = None) -> list[Procedure]:
-    """Procedures to search: the demo set by default, or a file of them.
-
-    A file may be JSONL/JSON/CSV/Parquet rows with `text` (and optional `title`, `id`, `questions`), rows of
-    pairs (their distinct `positive` texts), or a corpus.json mapping ids to texts.
-    """
-    path = demo_path() if path is None else Path(path)
-    if path.suffix.lower() == ".json" and path.is_file() and isinstance(corpus := _json_maybe(path), dict):
-        for key, text in corpus.items():
-            _text({"text": text}, "text", f"{path}, entry {key!r}")
-        if not corpus:
-            raise DataError(f'{path} holds no procedures: map ids to procedure texts, e.g. {{"p1": "..."}}.')
-        return [Procedure(id=str(key), title=_title(text), text=text) for key, text in corpus.items()]
-    procedures: list[Procedure] = []
-    seen: set[str] = set()
-    for where, record in _file_rows(path):
-        if isinstance(record, Mapping) and "text" not in record and "positive" in record:
-            text = _text(record, "positive", where)
-            if text not in seen:
-                seen.add(text)
-                procedures.append(Procedure(id=str(len(procedures)), title=_title(text), text=text))
-            continue
-        text = _text(record, "text", where)
-        questions = record.get("questions") or ()
-        if not isinstance(questions, (list, tuple)) or not all(isinstance(q, str) and q.strip() for q in questions):
-            raise DataError(f"{where}: 'questions' must be a list of non-empty texts.")
-        title = record.get("title") or _title(text)
-        procedures.append(
-            Procedure(
-                id=str(record.get("id", len(procedures))),
-                title=str(title),
-                text=text,
-                questions=tuple(questions),
-                extra={k: v for k, v in record.items() if k not in ("id", "title", "text", "questions")},
-            )
-        )
-    if not procedures:
-        raise DataError(f"{path} holds no procedures: add rows with a 'text' (or 'positive') column.")
-    return procedures
-
-
-def _json_maybe(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except (ValueError, RecursionError):
-        return None  # _file_rows reports the error with its line
-
-
-def _title(text: str, width: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
-
-
 def demo_pairs() -> Pairs:
     """The demo set as pairs: each procedure's text with each of its questions."""
+    from .corpus import demo_path, load_procedures
+
     rows = [
         (f"{demo_path()}, procedure {p.id}", {"positive": p.text, "anchor": question})
         for p in load_procedures()

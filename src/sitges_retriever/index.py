@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import index_store as store
-from .data import Procedure, load_procedures
+from .corpus import Procedure, load_procedures
 from .errors import DataError, SearchIndexError
 from .matryoshka import check_dim, truncate
 from .retrieval import BM25_PARAMETERS, BM25_WEIGHT, HYBRID_DEPTH, FusionMethod

@@ -9,7 +9,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from .data import Procedure, load_procedures
+from .corpus import Procedure, load_procedures
 from .errors import DataError, RetrievalError
 from .matryoshka import check_dim, truncate
 from .retrieval import BM25, BM25_WEIGHT, FusionMethod, hybrid_scores
