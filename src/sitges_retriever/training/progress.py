@@ -7,6 +7,7 @@ Lines go to the `sitges_retriever` logger (the command line prints its INFO line
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from typing import Any
@@ -37,13 +38,27 @@ def short_line(logs: dict[str, Any]) -> str | None:
 
 
 class ReadableProgress(ProgressCallback):
-    """transformers' progress bar, labelled "training", writing each log as a short line instead of a dict."""
+    """transformers' progress bar, labelled "training", writing each log as a short line instead of a dict.
+
+    Without bars (piped output, --quiet: `console.configure_output` sets TQDM_DISABLE) it draws none at all:
+    tqdm reads that variable only when first imported, so the bar is left out here.
+    """
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        # transformers leaves ProgressCallback.on_train_begin unannotated
-        super().on_train_begin(args, state, control, **kwargs)  # type: ignore[no-untyped-call]
+        if os.environ.get("TQDM_DISABLE"):
+            self.training_bar, self.current_step = None, 0
+            return
+        super().on_train_begin(args, state, control, **kwargs)  # type: ignore[no-untyped-call]  # untyped upstream
         if self.training_bar is not None:
             self.training_bar.set_description("training")
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.training_bar is not None:
+            super().on_step_end(args, state, control, **kwargs)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.training_bar is not None:
+            super().on_train_end(args, state, control, **kwargs)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         line = short_line(logs or {})
