@@ -555,7 +555,7 @@ def test_cli_update_and_check(evaluation, tmp_path, capsys):
     impossible = tmp_path / "impossible.json"
     impossible.write_text(json.dumps({f"dim_768_{m}": 0.5 for m in CANONICAL_METRICS}))
     before = card.read_bytes()
-    assert main(["card", "update", "--results", str(impossible), "--card", str(card)]) == 2
+    assert main(["card", "update", "--results", str(impossible), "--card", str(card)]) == 1
     assert "dim 768" in capsys.readouterr().err
     assert card.read_bytes() == before
 
@@ -566,7 +566,7 @@ def test_cli_update_and_check(evaluation, tmp_path, capsys):
 
     broken = tmp_path / "broken.md"
     broken.write_text("no front matter\n")
-    assert main(["card", "check", str(broken)]) == 2
+    assert main(["card", "check", str(broken)]) == 1
     assert "no YAML front matter" in capsys.readouterr().err
 
 

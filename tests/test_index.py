@@ -206,7 +206,7 @@ def test_a_damaged_or_missing_index_is_one_clear_error(built, tmp_path):
         storage.write_bytes(storage.read_bytes()[:1000])
     with pytest.raises(SearchIndexError, match="damaged or half-written"):
         Index(damaged).info()
-    assert main(["index", "info", str(damaged)]) == 2
+    assert main(["index", "info", str(damaged)]) == 1
 
 
 def _hold(code: str, *args: str) -> subprocess.Popen:
@@ -272,7 +272,7 @@ def test_index_commands(tiny_model_dir, corpus_file, procedures, tmp_path, capsy
     assert capsys.readouterr().out.startswith("1. ")
     assert main(["index", "info", folder]) == 0
     assert f"documents: {len(procedures)}" in capsys.readouterr().out
-    assert main(["index", "search", folder, "padró", "--dim", "128"]) == 2
+    assert main(["index", "search", folder, "padró", "--dim", "128"]) == 1
     assert "--dims 64 128 384" in capsys.readouterr().err
 
 
