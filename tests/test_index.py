@@ -82,9 +82,12 @@ def test_hybrid_equals_the_packages_hybrid_ranking_and_scores(built, model, proc
     for row, hits in zip(expected, results, strict=True):
         ids, scores = ranking(hits)
         candidates = np.flatnonzero(np.isfinite(row))
-        order = candidates[np.argsort(-row[candidates], kind="stable")]
-        assert ids == [procedures[i].id for i in order]
-        np.testing.assert_allclose(scores, row[order], atol=1e-4)
+        expected_by_id = {procedures[i].id: float(row[i]) for i in candidates}
+        assert sorted(ids) == sorted(expected_by_id)  # the same candidates
+        # each document gets the package's score, and the hits come best first: the same ranking, up to the
+        # order of scores tied within float32 noise (Qdrant stores float32 vectors)
+        np.testing.assert_allclose(scores, [expected_by_id[i] for i in ids], atol=1e-4)
+        assert all(a >= b - 1e-6 for a, b in zip(scores, scores[1:], strict=False))
 
 
 def test_bm25_mode_scores_as_bm25s(built, procedures):
