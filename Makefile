@@ -15,5 +15,5 @@ lint:
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
 
-bench:  ## about 25 minutes on 2 cores; reads ../shared/data (see benchmarks/README.md)
-	$(PYTHON) benchmarks/run_benchmark.py --work benchmarks/runs
+bench:  ## about 1.5 hours on 2 cores; reads ../shared/data (see benchmarks/README.md)
+	$(PYTHON) benchmarks/run_benchmark.py --set published:max_seq_length=128 --work benchmarks/runs
