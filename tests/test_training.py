@@ -101,10 +101,11 @@ def test_its_evaluation_has_15_metrics_per_dimension_and_bm25(two_steps):
     assert report.queries > 0 and report.documents > report.queries / 5
 
 
-def test_the_held_out_questions_are_not_trained_on(two_steps, demo_slice):
+def test_the_held_out_and_validation_questions_are_not_trained_on(two_steps, demo_slice):
     from sitges_retriever.data import read_pairs
 
-    assert two_steps.train_pairs + two_steps.report.queries == len(read_pairs(demo_slice))
+    assert two_steps.validation_pairs > 0
+    assert two_steps.train_pairs + two_steps.validation_pairs + two_steps.report.queries == len(read_pairs(demo_slice))
 
 
 def test_an_output_folder_with_other_files_is_refused_and_left_alone(tiny_base, demo_slice, tmp_path):

@@ -13,6 +13,7 @@ import numpy as np
 
 from .architecture import MATRYOSHKA_DIMS
 from .data import IRTask
+from .fusion_weights import bm25_weight_for
 from .matryoshka import check_dim, truncate
 from .metrics import CANONICAL_METRICS as CARD_METRICS  # the card's 15 metrics; BM25 reports the same names
 from .metrics import dataset_type as evaluator_name  # `dim_384`: the evaluator's and the card's name of a dim
@@ -192,10 +193,11 @@ def evaluate(
     baseline: bool = True,
     batch_size: int = 32,
     fusion: FusionMethod = "weighted",
-    bm25_weight: float = BM25_WEIGHT,
+    bm25_weight: float | None = None,
 ) -> EvaluationReport:
     """Evaluate a model (a `SentenceTransformer`, folder or Hub id) on `task` at each of `dims`; with `baseline`,
-    also Catalan BM25 and the hybrid of both (`fusion`, `bm25_weight`; see `retrieval.hybrid_scores`).
+    also Catalan BM25 and the hybrid of both (`fusion`, `bm25_weight`; see `retrieval.hybrid_scores`). Without
+    `bm25_weight`, each size is fused with the model's own weight (`fusion_weights.bm25_weight_for`).
 
     Questions and documents are encoded once, with the model's "query" / "document" prompts, and cut to each
     dimension; every ranking is scored by `InformationRetrievalEvaluator.compute_metrics`, the code that
@@ -211,12 +213,13 @@ def evaluate(
     queries = encode(model, scorer.queries, "query", batch_size=batch_size)
     documents = encode(model, scorer.corpus, "document", batch_size=batch_size)
     keyword = BM25(scorer.corpus).scores(scorer.queries) if baseline else None
-    dense_metrics, hybrid_metrics = {}, {}
+    dense_metrics, hybrid_metrics, weights = {}, {}, {}
     for dim in dims:
         dense = truncate(queries, dim) @ truncate(documents, dim).T
         dense_metrics[dim] = _metrics(scorer, dense)
         if keyword is not None:
-            hybrid = hybrid_scores(dense, keyword, method=fusion, weight=bm25_weight)
+            weights[dim] = bm25_weight_for(model, dim) if bm25_weight is None else bm25_weight
+            hybrid = hybrid_scores(dense, keyword, method=fusion, weight=weights[dim])
             hybrid_metrics[dim] = _metrics(scorer, hybrid)
     return EvaluationReport(
         metrics=dense_metrics,
@@ -225,8 +228,40 @@ def evaluate(
         task=task.name,
         queries=sum(1 for qid in task.queries if task.relevant_docs.get(qid)),
         documents=len(task.corpus),
-        fusion=f"{fusion}, BM25 weight {bm25_weight:g}" if fusion == "weighted" else fusion,
+        fusion=_describe_fusion(fusion, weights),
     )
+
+
+#: The BM25 weights `choose_bm25_weights` tries.
+WEIGHT_GRID: tuple[float, ...] = tuple(round(0.1 * step, 1) for step in range(11))
+
+
+def choose_bm25_weights(
+    model: Any, task: IRTask, *, dims: Sequence[int] = MATRYOSHKA_DIMS, batch_size: int = 32
+) -> dict[int, float]:
+    """The BM25 weight of weighted fusion that ranks `task` best (nDCG@10), per size, over `WEIGHT_GRID`.
+
+    Give it a validation task, never the one reported. Ties go to the weight nearest `BM25_WEIGHT`.
+    """
+    scorer = st_evaluators()[0](task.queries, task.corpus, task.relevant_docs, write_csv=False)
+    queries = encode(model, scorer.queries, "query", batch_size=batch_size)
+    documents = encode(model, scorer.corpus, "document", batch_size=batch_size)
+    keyword = BM25(scorer.corpus).scores(scorer.queries)
+    chosen = {}
+    for dim in dims:
+        dense = truncate(queries, check_dim(dim)) @ truncate(documents, dim).T
+        ndcg = {w: _metrics(scorer, hybrid_scores(dense, keyword, weight=w))["cosine_ndcg@10"] for w in WEIGHT_GRID}
+        best = max(ndcg.values())
+        chosen[dim] = min((w for w, value in ndcg.items() if value >= best - 1e-9), key=lambda w: abs(w - BM25_WEIGHT))
+    return chosen
+
+
+def _describe_fusion(fusion: str, weights: dict[int, float]) -> str:
+    if fusion != "weighted" or not weights:
+        return fusion
+    if len(set(weights.values())) == 1:
+        return f"weighted, BM25 weight {next(iter(weights.values())):g}"
+    return "weighted, BM25 weight " + ", ".join(f"{weight:g} at {dim}" for dim, weight in weights.items())
 
 
 def encode(model: Any, texts: Sequence[str], prompt: str, *, batch_size: int = 32) -> np.ndarray:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .architecture import EMBEDDING_DIM, POOLING_DIR, REPO_ID
 from .errors import HubError, ModelFolderError, ModelNotAvailableError
+from .fusion_weights import HYBRID_FILE, load_bm25_weights
 from .matryoshka import check_dim
 from .persistence import REQUIRED_FILES, check_model_folder, recover_before_load, save_model
 
@@ -51,6 +52,7 @@ def load(
         truncate_dim=dim,
         model_kwargs={"use_safetensors": True},
     )
+    load_bm25_weights(loaded, folder)
     return _renormalizing(loaded) if dim is not None else loaded
 
 
@@ -152,6 +154,7 @@ PUSHED_FILE_PATTERNS = [
     "special_tokens_map.json",
     "vocab.txt",
     "added_tokens.json",
+    HYBRID_FILE,
     "README.md",
 ]
 CARD_NAMES = ("README.md", "model_card.md")  # README.md: the card of a model folder; model_card.md: older folders

@@ -22,8 +22,9 @@ import numpy as np
 from . import index_store as store
 from .corpus import Procedure, load_procedures
 from .errors import DataError, SearchIndexError
+from .fusion_weights import bm25_weight_for
 from .matryoshka import check_dim, truncate
-from .retrieval import BM25_PARAMETERS, BM25_WEIGHT, HYBRID_DEPTH, MODES, FusionMethod, SearchMode
+from .retrieval import BM25_PARAMETERS, HYBRID_DEPTH, MODES, FusionMethod, SearchMode
 
 #: The cuts stored by default: 64-d for the first pass, 384-d for rescoring.
 DEFAULT_DIMS: tuple[int, ...] = (64, 384)
@@ -284,13 +285,14 @@ class Index:
         prefetch: int = PREFETCH,
         depth: int = HYBRID_DEPTH,
         method: FusionMethod = "weighted",
-        weight: float = BM25_WEIGHT,
+        weight: float | None = None,
     ) -> list[list[IndexHit]]:
         """Each question's `top_k` hits, best first.
 
         "dense": cosine at `dim` (default: the largest stored cut), the first `prefetch` candidates of the smallest
         cut rescored at `dim`; "bm25": Catalan BM25; "hybrid" (default): each side's top `depth` candidates, the
-        other side's score looked up for each, fused by `retrieval.fuse` (as `retrieval.hybrid_scores`).
+        other side's score looked up for each, fused by `retrieval.fuse` (as `retrieval.hybrid_scores`) with the
+        BM25 `weight` (default: the model's own for `dim`, see `fusion_weights`).
         """
         if mode not in MODES:
             raise SearchIndexError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
@@ -314,6 +316,7 @@ class Index:
             found = iter(self._batch([requests.sparse(q, top_k) for q in sparse if q is not None]))
             ranked = [[(p.id, p.score) for p in next(found)] if q is not None else [] for q in sparse]
         else:
+            weight = bm25_weight_for(self._model, dim) if weight is None else weight
             ranked = store.hybrid(self._batch, requests, dense, sparse, top_k, depth, method, weight)
         return self._hits(ranked)
 

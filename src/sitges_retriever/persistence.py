@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 from .architecture import ARCHITECTURE, CLASSIC_FORMAT_VERSION, POOLING_DIR, Architecture
 from .errors import ModelFolderError
+from .fusion_weights import HYBRID_FILE, save_bm25_weights
 
 WEIGHTS_FILE = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
@@ -36,7 +37,8 @@ REQUIRED_FILES = (
 )
 #: Written by `save_model` into each folder it writes: the folders it may replace later.
 MARKER_FILE = ".sitges-retriever"
-#: Old weights are dropped on overwrite; every other file the new folder lacks (the card, notes) is carried over.
+#: Old weights (and hybrid.json) are dropped on overwrite; every other file the new folder lacks (the card, notes) is
+#: carried over.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".onnx", ".pt")
 
 
@@ -208,6 +210,7 @@ def _write_folder(model: SentenceTransformer, folder: Path) -> None:
     for stray in PICKLE_WEIGHTS:
         (folder / stray).unlink(missing_ok=True)
     architecture_of(model).write_layout(folder)
+    save_bm25_weights(model, folder)
     (folder / MARKER_FILE).write_text(json.dumps(_marker(), indent=2) + "\n", encoding="utf-8")
 
 
@@ -225,7 +228,9 @@ def _carry_over(old: Path, new: Path) -> None:
     if not old.is_dir():
         return
     for source in old.iterdir():
-        if source.name != MARKER_FILE and not (new / source.name).exists() and source.suffix not in WEIGHT_SUFFIXES:
+        if source.name in (MARKER_FILE, HYBRID_FILE) or source.suffix in WEIGHT_SUFFIXES:
+            continue  # the old model's own files: the new model writes its own or goes without
+        if not (new / source.name).exists():
             (shutil.copytree if source.is_dir() else shutil.copy2)(source, new / source.name)
 
 

@@ -11,8 +11,9 @@ import numpy as np
 
 from .corpus import Procedure, load_procedures
 from .errors import DataError, RetrievalError
+from .fusion_weights import bm25_weight_for
 from .matryoshka import check_dim, truncate
-from .retrieval import BM25, BM25_WEIGHT, MODES, FusionMethod, SearchMode, hybrid_scores
+from .retrieval import BM25, MODES, FusionMethod, SearchMode, hybrid_scores
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def search(
     top_k: int = 5,
     mode: SearchMode = "hybrid",
     fusion: FusionMethod = "weighted",
-    bm25_weight: float = BM25_WEIGHT,
+    bm25_weight: float | None = None,
 ) -> list[Hit]: ...
 
 
@@ -47,7 +48,7 @@ def search(
     top_k: int = 5,
     mode: SearchMode = "hybrid",
     fusion: FusionMethod = "weighted",
-    bm25_weight: float = BM25_WEIGHT,
+    bm25_weight: float | None = None,
 ) -> list[list[Hit]]: ...
 
 
@@ -60,14 +61,15 @@ def search(
     top_k: int = 5,
     mode: SearchMode = "hybrid",
     fusion: FusionMethod = "weighted",
-    bm25_weight: float = BM25_WEIGHT,
+    bm25_weight: float | None = None,
 ) -> list[Hit] | list[list[Hit]]:
     """The `top_k` procedures that best answer `question` (demo procedures by default), best first.
 
     `question` may be a list of questions: then one list of hits per question is returned, in order.
     `mode`: "hybrid" (the model and Catalan BM25 fused, see `retrieval.hybrid_scores`), "dense" (the model's
     cosine similarity) or "bm25" (no model needed). `model` is a loaded SentenceTransformer or a folder /
-    Hub id; `dim` cuts its embeddings to one of MATRYOSHKA_DIMS.
+    Hub id; `dim` cuts its embeddings to one of MATRYOSHKA_DIMS. `bm25_weight`: the keyword side's share in
+    weighted fusion (default: the model's own for that size, chosen when it was trained; see `fusion_weights`).
     """
     from .evaluation import encode
 
@@ -95,7 +97,8 @@ def search(
             query, documents = truncate(query, dim), truncate(documents, dim)
         scores = query @ documents.T
         if mode == "hybrid":
-            scores = hybrid_scores(scores, BM25(texts).scores(questions), method=fusion, weight=bm25_weight)
+            weight = bm25_weight_for(model, dim) if bm25_weight is None else bm25_weight
+            scores = hybrid_scores(scores, BM25(texts).scores(questions), method=fusion, weight=weight)
     answers = [
         [
             Hit(procedure=procedures[i], score=float(row[i]))

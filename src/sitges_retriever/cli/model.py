@@ -137,7 +137,11 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "--json", action="store_true", help="print {dense, bm25, hybrid} metrics per dimension as JSON, nothing else"
     )
     parser.add_argument("--fusion", default="weighted", choices=("weighted", "rrf"), help="hybrid fusion")
-    parser.add_argument("--bm25-weight", type=float, default=BM25_WEIGHT, help=f"default: {BM25_WEIGHT}")
+    parser.add_argument(
+        "--bm25-weight",
+        type=float,
+        help=f"BM25 share in weighted fusion (default: the model's own per size, in hybrid.json; else {BM25_WEIGHT})",
+    )
     add_model_options(parser)
     parser.set_defaults(handler=evaluate)
 

@@ -40,6 +40,7 @@ class Preset:
     best_metric: str = "sequential_score"  # evaluator key; sequential_score = mean nDCG@10 over the dims
     seed: int = 42
     held_out: float = 0.1  # share of pairs held out for evaluation when no evaluation folder is given
+    validation: float = 0.1  # share of the rest held out to choose the epoch and the BM25 weight; 0: none
     matryoshka_dims: tuple[int, ...] = MATRYOSHKA_DIMS
     matryoshka_weights: tuple[float, ...] | None = None  # one per dim; None: all 1
     hard_negatives: int = 0  # negatives per pair, mined from the other training positives; 0: none

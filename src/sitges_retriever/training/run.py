@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, cast
 from ..bases import Base, resolve_base
 from ..data import IRTask, Pairs, demo_pairs, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs
 from ..errors import DataError, ModelFolderError
-from ..evaluation import EvaluationReport, build_evaluator, evaluate
+from ..evaluation import EvaluationReport, build_evaluator, choose_bm25_weights, evaluate
+from ..fusion_weights import attach_bm25_weights
 from ..persistence import check_output_folder
 from .card_details import training_details
 from .losses import loss_class, matryoshka_loss
@@ -40,6 +41,7 @@ class TrainingResult:
     preset: Preset
     base: Base
     train_pairs: int
+    validation_pairs: int
     duplicates_dropped: int
     with_hard_negatives: int
     seconds: float
@@ -70,7 +72,7 @@ def train(
     _check_output(output)
     kind = loss_class(recipe)  # a wrong loss setting is refused before any data, model or mining work
     pairs = demo_pairs() if data is None else read_pairs(data)
-    train_pairs, task = _split(pairs, eval_data, recipe)
+    train_pairs, validation, task = _split(pairs, eval_data, recipe)
 
     from sentence_transformers import SentenceTransformerTrainer
 
@@ -78,7 +80,11 @@ def train(
 
     source = resolve_base(base)
     model = build_model(source.path, prompts=_prompts(recipe, source))
-    stage(f"Base: {source.name}; {len(train_pairs)} training pairs, {len(task.queries)} held-out questions.")
+    stage(
+        f"Base: {source.name}; {len(train_pairs)} training pairs, "
+        + (f"{len(validation.queries)} validation and " if validation else "")
+        + f"{len(task.queries)} held-out questions."
+    )
     if not recipe.train_word_embeddings:
         cast(Any, model[0]).auto_model.get_input_embeddings().weight.requires_grad_(False)
     dataset, mined = train_pairs.to_dataset(), 0
@@ -88,8 +94,11 @@ def train(
     columns = [c for d in (dataset.values() if isinstance(dataset, dict) else [dataset]) for c in d.column_names]
     checkpoints = output.parent / f".{output.name}.checkpoints"
     args = _training_arguments(recipe, checkpoints, list(dict.fromkeys(columns)), model.prompts)
-    evaluator = build_evaluator(
-        task, recipe.matryoshka_dims, batch_size=args.per_device_eval_batch_size, max_seq_length=model.max_seq_length
+    evaluator = build_evaluator(  # chooses the epoch: on the validation split, not on the one reported
+        validation or task,
+        recipe.matryoshka_dims,
+        batch_size=args.per_device_eval_batch_size,
+        max_seq_length=model.max_seq_length,
     )
     evaluator.reported = ("cosine_ndcg@10", recipe.best_metric)  # a short progress log: nDCG@10 per dim
     if recipe.max_seq_length:
@@ -112,6 +121,7 @@ def train(
         preset=recipe,
         base=source,
         train_pairs=len(train_pairs),
+        validation_pairs=sum(len(docs) for docs in validation.relevant_docs.values()) if validation else 0,
         duplicates_dropped=pairs.duplicates_dropped,
         with_hard_negatives=mined,
         seconds=0.0,
@@ -120,6 +130,11 @@ def train(
     if not trainer.is_world_process_zero():
         return result
     model.model_card_data.training_logs = []  # the final evaluation below is not a training-log row
+    if validation is not None:
+        stage(f"Choosing hybrid search's BM25 weight per size on the {len(validation.queries)} validation questions.")
+        weights = choose_bm25_weights(model, validation, dims=recipe.matryoshka_dims)
+        chosen_on = f"nDCG@10 of {len(validation.queries)} validation questions held out of training"
+        attach_bm25_weights(model, weights, chosen_on=chosen_on)
     stage(
         f"Evaluating on {task.name}: the model per dimension" + (", Catalan BM25 and the hybrid." if baseline else ".")
     )
@@ -131,13 +146,21 @@ def train(
     return result
 
 
-def _split(pairs: Pairs, eval_data: str | Path | IRTask | None, recipe: Preset) -> tuple[Pairs, IRTask]:
+def _split(pairs: Pairs, eval_data: str | Path | IRTask | None, recipe: Preset) -> tuple[Pairs, IRTask | None, IRTask]:
+    """(training pairs, validation task or None, reported task): the reported task is `eval_data` or the
+    `held_out` share of the pairs; the validation task is the `validation` share of the rest (split by positive
+    both times), which chooses the epoch and the BM25 weight. Too few positives: no validation split."""
     if isinstance(eval_data, IRTask):
-        return pairs, eval_data
-    if eval_data is not None:
-        return pairs, load_ir_folder(eval_data)
-    train_pairs, held_out = split_pairs(pairs, test_size=recipe.held_out, seed=recipe.seed)
-    return train_pairs, ir_task_from_pairs(held_out, train_pairs.positive)
+        rest, task = pairs, eval_data
+    elif eval_data is not None:
+        rest, task = pairs, load_ir_folder(eval_data)
+    else:
+        rest, held_out = split_pairs(pairs, test_size=recipe.held_out, seed=recipe.seed)
+        task = ir_task_from_pairs(held_out, rest.positive)
+    if not recipe.validation or len(set(rest.positive)) < 4:
+        return rest, None, task
+    train_pairs, validation = split_pairs(rest, test_size=recipe.validation, seed=recipe.seed)
+    return train_pairs, ir_task_from_pairs(validation, train_pairs.positive, name="validation"), task
 
 
 def _check_output(output: Path) -> None:

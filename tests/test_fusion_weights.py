@@ -1,0 +1,112 @@
+"""The model's own BM25 weight: chosen by training on validation questions, saved in hybrid.json, used by search,
+evaluation and the index, kept or dropped with the model, refused by name when damaged."""
+
+import json
+import shutil
+
+import pytest
+
+from sitges_retriever import Index, evaluate, load, save_model, search, train
+from sitges_retriever.corpus import load_procedures
+from sitges_retriever.data import IRTask, read_pairs
+from sitges_retriever.errors import ModelFolderError
+from sitges_retriever.evaluation import WEIGHT_GRID
+from sitges_retriever.fusion_weights import HYBRID_FILE, bm25_weight_for, bm25_weights_of
+from sitges_retriever.retrieval import BM25_WEIGHT
+from sitges_retriever.training import get_preset
+from sitges_retriever.training.run import _split
+
+PROCEDURES = load_procedures()[:30]
+QUESTIONS = [p.questions[0] for p in PROCEDURES[:6]]
+
+
+def with_weights(tiny_model_dir, tmp_path, weights: dict) -> str:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / HYBRID_FILE).write_text(json.dumps({"bm25_weight": weights}), encoding="utf-8")
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base, demo_slice, tmp_path_factory):
+    return train(demo_slice, base=tiny_base, output=tmp_path_factory.mktemp("run") / "m", max_steps=1)
+
+
+def test_training_chooses_a_weight_per_size_on_questions_it_neither_trains_on_nor_reports(trained, demo_slice):
+    stored = json.loads((trained.output / HYBRID_FILE).read_text(encoding="utf-8"))
+    assert set(stored["bm25_weight"]) == {"384", "256", "128", "64"}
+    assert all(weight in WEIGHT_GRID for weight in stored["bm25_weight"].values())
+    assert "validation questions" in stored["chosen_on"]
+    train_pairs, validation, reported = _split(read_pairs(demo_slice), None, get_preset("default"))
+    assert validation is not None
+    trained_on = set(train_pairs.anchor)
+    assert not trained_on & set(validation.queries.values())
+    assert not trained_on & set(reported.queries.values())
+    assert not set(validation.queries.values()) & set(reported.queries.values())
+    assert trained.report.fusion.startswith("weighted, BM25 weight")
+
+
+def test_without_a_validation_split_no_weight_is_saved(tiny_base, demo_slice, tmp_path):
+    result = train(demo_slice, base=tiny_base, output=tmp_path / "m", max_steps=1, overrides={"validation": 0})
+    assert not (result.output / HYBRID_FILE).exists()
+    assert bm25_weight_for(load(result.output)) == BM25_WEIGHT
+
+
+def ranking(hits) -> list[tuple[str, float]]:
+    return [(getattr(hit, "procedure", hit).id, round(hit.score, 5)) for hit in hits]
+
+
+def test_search_fuses_with_the_models_own_weight_unless_given_one(tiny_model_dir, tmp_path):
+    keyword_heavy = load(with_weights(tiny_model_dir, tmp_path, {"384": 0.9, "64": 0.9}))
+    options = {"procedures": PROCEDURES, "top_k": 10}
+    own = [ranking(hits) for hits in search(keyword_heavy, QUESTIONS, **options)]
+    assert own == [ranking(hits) for hits in search(keyword_heavy, QUESTIONS, bm25_weight=0.9, **options)]
+    default = [ranking(hits) for hits in search(keyword_heavy, QUESTIONS, bm25_weight=BM25_WEIGHT, **options)]
+    assert own != default  # the weight changes the answers, so the two checks above can tell
+    assert default == [ranking(hits) for hits in search(load(tiny_model_dir), QUESTIONS, **options)]
+
+
+def test_each_size_takes_its_own_weight_and_evaluate_reports_them(tiny_model_dir, tmp_path):
+    model = load(with_weights(tiny_model_dir, tmp_path, {"384": 0.2, "64": 0.9}))
+    assert (bm25_weight_for(model), bm25_weight_for(model, 64), bm25_weight_for(model, 128)) == (0.2, 0.9, 0.9)
+    assert bm25_weight_for(load(tmp_path / "model", dim=64)) == 0.9
+    task = IRTask(
+        queries={p.id: p.questions[0] for p in PROCEDURES},
+        corpus={p.id: p.text for p in PROCEDURES},
+        relevant_docs={p.id: {p.id} for p in PROCEDURES},
+    )
+    own = evaluate(model, task, dims=[384, 64])
+    assert own.fusion == "weighted, BM25 weight 0.2 at 384, 0.9 at 64"
+    for dim, weight in ((384, 0.2), (64, 0.9)):
+        assert own.hybrid[dim] == evaluate(model, task, dims=[dim], bm25_weight=weight).hybrid[dim]
+
+
+def test_the_index_fuses_with_the_weight_of_the_model_it_was_built_with(tiny_model_dir, tmp_path):
+    folder = with_weights(tiny_model_dir, tmp_path, {"384": 0.9, "64": 0.9})
+    with Index(path=tmp_path / "index") as index:
+        index.build(folder, PROCEDURES)
+        own = [ranking(index.search(question, top_k=10)) for question in QUESTIONS]
+        assert own == [ranking(index.search(question, top_k=10, weight=0.9)) for question in QUESTIONS]
+        assert own != [ranking(index.search(question, top_k=10, weight=BM25_WEIGHT)) for question in QUESTIONS]
+
+
+def test_save_model_keeps_a_loaded_models_weights_and_drops_a_replaced_models(tiny_model_dir, tiny_model, tmp_path):
+    model = load(with_weights(tiny_model_dir, tmp_path, {"384": 0.3}))
+    resaved = save_model(model, tmp_path / "resaved")
+    assert bm25_weights_of(load(resaved)) == {384: 0.3}
+    replaced = save_model(tiny_model, resaved)  # another model without weights over the same folder
+    assert not (replaced / HYBRID_FILE).exists()
+    assert bm25_weights_of(load(replaced)) is None
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", json.dumps({"weights": {}}), json.dumps({"bm25_weight": {"384": 1.5}})]
+)
+def test_a_damaged_hybrid_file_is_refused_by_name(tiny_model_dir, tmp_path, content):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / HYBRID_FILE).write_text(content, encoding="utf-8")
+    with pytest.raises(ModelFolderError, match="hybrid.json") as error:
+        load(folder)
+    assert "\n" not in str(error.value)
+    assert (folder / HYBRID_FILE).read_text(encoding="utf-8") == content
