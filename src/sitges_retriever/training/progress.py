@@ -29,7 +29,7 @@ def short_line(logs: dict[str, Any]) -> str | None:
     ndcg = {int(m.group(1)): float(v) for k, v in logs.items() if (m := _DIM_METRIC.match(k))}
     if ndcg:
         sizes = " · ".join(f"{dim} {value:.4f}" for dim, value in sorted(ndcg.items(), reverse=True))
-        return f"{epoch}  held-out nDCG@10  {sizes}".strip()
+        return f"{epoch}  validation nDCG@10  {sizes}".strip()  # the split that chooses the epoch
     if "loss" in logs:
         return f"{epoch}  loss {float(logs['loss']):.4f}  lr {float(logs.get('learning_rate', 0)):.2e}".strip()
     if "train_runtime" in logs:
