@@ -90,6 +90,24 @@ def test_hybrid_equals_the_packages_hybrid_ranking_and_scores(built, model, proc
         assert all(a >= b - 1e-6 for a, b in zip(scores, scores[1:], strict=False))
 
 
+def test_hybrid_skips_no_candidate_when_the_keyword_side_returns_fewer_than_depth(built, model, procedures):
+    questions = ["llicència", "Com em dono d'alta al padró?"]
+    prompts = model.prompts or {}
+    queries = model.encode(questions, prompt_name="query" if prompts.get("query") else None)
+    documents = model.encode([p.text for p in procedures], prompt_name="document" if prompts.get("document") else None)
+    keyword = BM25([p.text for p in procedures]).scores(questions)
+    depth = 12  # the model's side returns 12 of 24; the keyword side all it matches, fewer than 12 for one
+    assert (keyword > 0).sum(axis=1).min() < depth < len(procedures)
+    expected = hybrid_scores(queries @ documents.T, keyword, depth=depth)
+    with Index(built) as index:
+        results = index.search_many(questions, dim=384, depth=depth, prefetch=0, top_k=len(procedures))
+    for row, hits in zip(expected, results, strict=True):
+        ids, scores = ranking(hits)
+        expected_by_id = {procedures[i].id: float(row[i]) for i in np.flatnonzero(np.isfinite(row))}
+        assert sorted(ids) == sorted(expected_by_id)
+        np.testing.assert_allclose(scores, [expected_by_id[i] for i in ids], atol=1e-4)
+
+
 def test_bm25_mode_scores_as_bm25s(built, procedures):
     keyword = BM25([p.text for p in procedures]).scores(QUESTIONS)
     with Index(built) as index:

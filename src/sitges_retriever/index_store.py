@@ -253,16 +253,18 @@ def hybrid(
         d_scores = {p.id: p.score for p in next(found)}
         s_scores = {p.id: p.score for p in next(found)} if s is not None else {}
         sides.append((d_scores, s_scores))
-    lookups = []  # the other side's score of each candidate: a query restricted to those ids
+    # The other side's score of each candidate: a query restricted to those ids. A side that returned fewer than
+    # `depth` hits returned all it scores (every document; every one sharing a term), so it needs no lookup.
+    lookups = []
     for q, s, (d_scores, s_scores) in zip(dense, sparse, sides, strict=True):
         lookups.append(
             requests.dense(q, len(missing), ids=missing)
-            if (missing := [i for i in s_scores if i not in d_scores])
+            if len(d_scores) >= depth and (missing := [i for i in s_scores if i not in d_scores])
             else None
         )
         lookups.append(
             requests.sparse(s, len(missing), ids=missing)
-            if s is not None and (missing := [i for i in d_scores if i not in s_scores])
+            if s is not None and len(s_scores) >= depth and (missing := [i for i in d_scores if i not in s_scores])
             else None
         )
     looked = iter(batch([r for r in lookups if r is not None]))
