@@ -115,6 +115,17 @@ def test_an_output_folder_with_other_files_is_refused_and_left_alone(tiny_base, 
     assert (tmp_path / "notes.py").read_text(encoding="utf-8") == "keep me"
 
 
+def test_a_held_out_set_too_small_to_tell_the_sizes_apart_still_gets_its_card(tiny_base, demo_slice, tmp_path):
+    """One question, one document: every size scores 1.0. The evaluator cut each size, so the tie is the set's."""
+    from sitges_retriever.data import IRTask
+
+    task = IRTask({"q": "Com demano el padró?"}, {"d": "Alta al padró municipal"}, {"q": {"d"}})
+    result = train(demo_slice, eval_data=task, base=tiny_base, output=tmp_path / "m", max_steps=1, baseline=False)
+    results = read_card(result.output / "README.md")["model-index"][0]["results"]
+    assert [r["dataset"]["type"] for r in results] == [f"dim_{d}" for d in MATRYOSHKA_DIMS]
+    assert {m["value"] for r in results for m in r["metrics"] if m["type"] == "cosine_ndcg@10"} == {1.0}
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

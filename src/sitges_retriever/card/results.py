@@ -29,6 +29,7 @@ _CSV_FILE = re.compile(r"^Information-Retrieval_evaluation_(.*)_results\.csv$")
 _CSV_COLUMN = re.compile(r"^(?:cosine|cos_sim)-([A-Za-z]+@\d+)$")
 _DIM_NAME = re.compile(r"(?:^|_)dim_([1-9]\d*)$")
 _BEYOND = f"cuts beyond {EMBEDDING_DIM} values change nothing, so they repeat the model's {EMBEDDING_DIM}-d result"
+_SAME_VECTORS = "a sign that they were measured on the same vectors, or on too few questions to tell the sizes apart"
 _NAMING_HINT = "Name one evaluator per dimension: InformationRetrievalEvaluator(..., name='dim_384', truncate_dim=384)."
 
 
@@ -59,9 +60,10 @@ def read_results(source: ResultsSource) -> Results:
     return _from_csv_files(files)
 
 
-def refusals(results: Results) -> list[tuple[str, str]]:
+def refusals(results: Results, *, each_size_measured: bool = False) -> list[tuple[str, str]]:
     """Why results cannot stand, as (check code, message): sizes the model cannot produce; identical metrics at
-    every size (the cut was not applied) or above the model's size. Two trained sizes alone may tie by chance."""
+    every size (the cut was not applied, unless `each_size_measured` says it was) or above the model's size.
+    Two trained sizes alone may tie by chance."""
     found = []
     for dim in results:
         try:
@@ -73,8 +75,9 @@ def refusals(results: Results) -> list[tuple[str, str]]:
         if metrics:
             groups.setdefault(tuple(sorted(metrics.items())), []).append(dim)
     everywhere = [dims for dims in groups.values() if len(dims) > 1 and len(dims) == len(results)]
+    everywhere = [] if each_size_measured else everywhere
     for dims in everywhere or [dims for dims in groups.values() if len(dims) > 1 and max(dims) > EMBEDDING_DIM]:
-        why = _BEYOND if max(dims) > EMBEDDING_DIM else "a sign that they were measured on the same vectors"
+        why = _BEYOND if max(dims) > EMBEDDING_DIM else _SAME_VECTORS
         found.append(("duplicate-results", f"{' and '.join(map(dataset_name, dims))} report identical results: {why}."))
     return found
 

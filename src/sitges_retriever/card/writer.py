@@ -40,18 +40,20 @@ def update_card(
     model_name: str | None = None,
     training: Training = None,
     from_template: bool = False,
+    each_size_measured: bool = False,
 ) -> Path:
     """Write `results` (anything `read_results` takes) and/or `training` details into a card; return its path.
 
     The `model-index` gets exactly the given dimensions; impossible dimensions and results identical at every size
-    are refused before the file is touched. A missing card starts from the template; `from_template=True` also
-    replaces an existing card's prose by the template's, keeping its generated parts. The file is replaced
-    atomically, and not at all when nothing changes.
+    are refused before the file is touched (`each_size_measured=True`: the caller cut each size itself, so a tie
+    at every size is a small evaluation set's, and stands). A missing card starts from the template;
+    `from_template=True` also replaces an existing card's prose by the template's, keeping its generated parts.
+    The file is replaced atomically, and not at all when nothing changes.
     """
     path = Path(card_path)
     if results is None and training is None and not from_template:
         raise CardError("Nothing to write: give evaluation results, training details, or both.")
-    checked = _allowed(read_results(results)) if results is not None else None
+    checked = _allowed(read_results(results), each_size_measured) if results is not None else None
     details = render.check_training(training) if training is not None else None
     if model_name is not None and (not isinstance(model_name, str) or not model_name.strip()):
         raise CardError(f"model_name must be a non-empty string, not {model_name!r}.")
@@ -86,18 +88,25 @@ def update_card(
     return path.resolve()
 
 
-def write_folder_card(folder: PathLike, results: ResultsSource | None = None, *, training: Training = None) -> Path:
+def write_folder_card(
+    folder: PathLike,
+    results: ResultsSource | None = None,
+    *,
+    training: Training = None,
+    each_size_measured: bool = False,
+) -> Path:
     """Write or update a model folder's card, its `README.md`; return its path. A missing README.md starts from
-    the folder's `model_card.md` (moved into it) if any, else from the template; a refusal leaves the folder as is."""
+    the folder's `model_card.md` (moved into it) if any, else from the template; a refusal leaves the folder as is.
+    `each_size_measured`: as in `update_card`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CardError(f"{folder} is not a model folder; write the model there first (save_model or train).")
     readme, legacy = folder / "README.md", folder / "model_card.md"
     if readme.exists() or not legacy.is_file():
-        return update_card(readme, results, training=training)
+        return update_card(readme, results, training=training, each_size_measured=each_size_measured)
     shutil.copy2(legacy, readme)
     try:
-        update_card(readme, results, training=training)
+        update_card(readme, results, training=training, each_size_measured=each_size_measured)
     except BaseException:
         readme.unlink()
         raise
@@ -118,8 +127,9 @@ def template_text() -> str:
     return resources.files(__package__).joinpath("template.md").read_text(encoding="utf-8")
 
 
-def _allowed(results: Results) -> Results:
-    refused = [f"{message} Evaluate each dimension with its own truncate_dim." for _, message in refusals(results)]
+def _allowed(results: Results, each_size_measured: bool) -> Results:
+    found = refusals(results, each_size_measured=each_size_measured)
+    refused = [f"{message} Evaluate each dimension with its own truncate_dim." for _, message in found]
     if refused:
         raise CardError("Refusing to write these results, the card was not changed: " + " ".join(refused))
     return results
