@@ -1,14 +1,16 @@
 """Index speed and scale, measured: build time and query latency (p50 / p95) of `sitges_retriever.index.Index`.
 
-1. The XQuAD-ca corpus with the model: build time (embedding included), then one question at a time for
-   dense-384 (direct), the 64 -> 384 funnel, BM25 and hybrid, after a warm-up (the model stays loaded).
-2. Growth in local mode: synthetic procedures (random words of the XQuAD corpus) and random unit vectors in
+1. The XQuAD-ca corpus (or the packaged demo procedures, `--data demo`) with the model: build time (embedding
+   included), then one question at a time for dense-384 (direct), the 64 -> 384 funnel, BM25 and hybrid, after
+   a warm-up (the model stays loaded).
+2. Growth in local mode: synthetic procedures (random words of that corpus) and random unit vectors in
    place of the model, so the curve shows Qdrant's side; embedding time is documents / the throughput of 1.
 
 Writes benchmarks/index_speed.json.
 
     python benchmarks/index_speed.py --model MODEL                                   # the full run
     python benchmarks/index_speed.py --model MODEL --limit 20 --sizes 200 500        # a quick check of the script
+    python benchmarks/index_speed.py --model MODEL --data demo --sizes --output benchmarks/index_speed_demo.json
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from sitges_retriever.corpus import Procedure  # noqa: E402
+from sitges_retriever.corpus import Procedure, load_procedures  # noqa: E402
 from sitges_retriever.data import load_ir_folder  # noqa: E402
 from sitges_retriever.index import Index  # noqa: E402
 
@@ -46,7 +48,9 @@ KINDS: list[tuple[str, dict[str, Any]]] = [
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="model folder or Hub id")
-    parser.add_argument("--data", type=Path, default=DATA, help="an evaluation folder (default: XQuAD-ca sentences)")
+    parser.add_argument(
+        "--data", default=str(DATA), help="an evaluation folder (default: XQuAD-ca sentences), or `demo`"
+    )
     parser.add_argument("--limit", type=int, default=200, help="questions timed per kind (default: 200)")
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000], help="growth sizes")
     parser.add_argument("--url", help="also time a Qdrant server (QDRANT_API_KEY from the environment)")
@@ -107,22 +111,21 @@ def synthetic(words: list[str], size: int, seed: int = 0) -> list[Procedure]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    task = load_ir_folder(args.data)
-    corpus = [Procedure(id=key, title=text[:60], text=text) for key, text in task.corpus.items()]
-    questions = list(task.queries.values())[: args.limit]
+    name, corpus, questions = read_corpus(args.data)
+    questions = questions[: args.limit]
     result: dict[str, Any] = {"model": str(args.model), "data": str(args.data), "questions_timed": len(questions)}
     with tempfile.TemporaryDirectory(prefix="index-speed-") as work:
-        with Index(Path(work) / "xquad") as index:
-            result["xquad_local"] = measure(index, args.model, corpus, questions)
+        with Index(Path(work) / name) as index:
+            result[f"{name}_local"] = measure(index, args.model, corpus, questions)
         if args.url:
-            with Index(url=args.url, collection="index-speed-xquad") as index:
-                result["xquad_server"] = measure(index, args.model, corpus, questions)
-        words = sorted({word for text in task.corpus.values() for word in text.split()})
+            with Index(url=args.url, collection=f"index-speed-{name}") as index:
+                result[f"{name}_server"] = measure(index, args.model, corpus, questions)
+        words = sorted({word for procedure in corpus for word in procedure.text.split()})
         result["growth_local"] = []
         for size in args.sizes:
             with SyntheticIndex(Path(work) / f"synthetic-{size}") as index:
                 result["growth_local"].append(measure(index, "random", synthetic(words, size), questions))
-    embedding = result["xquad_local"]["documents"] / result["xquad_local"]["build_seconds"]
+    embedding = result[f"{name}_local"]["documents"] / result[f"{name}_local"]["build_seconds"]
     result["embedding_documents_per_second"] = embedding
     result["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     result["machine"] = f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
@@ -132,13 +135,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def read_corpus(data: str) -> tuple[str, list[Procedure], list[str]]:
+    """(name, procedures, questions): the packaged demo set for `demo`, else an evaluation folder (XQuAD-ca)."""
+    if data == "demo":
+        procedures = load_procedures()
+        return "demo", procedures, [question for procedure in procedures for question in procedure.questions]
+    task = load_ir_folder(data)
+    corpus = [Procedure(id=key, title=text[:60], text=text) for key, text in task.corpus.items()]
+    return "xquad", corpus, list(task.queries.values())
+
+
 def table(result: dict[str, Any]) -> str:
     """The markdown table for benchmarks/README.md: build time and p50 / p95 per query kind."""
     kinds = " | ".join(f"{name} p50 / p95 (ms)" for name, _ in KINDS)
     header = f"| corpus | documents | build (s) | size on disk (MB) | {kinds}"
     lines = [header + " |", "|:--|--:|--:|--:|" + "--:|" * len(KINDS)]
-    rows = [("XQuAD-ca, local", result["xquad_local"])]
-    rows += [("XQuAD-ca, server", result["xquad_server"])] if "xquad_server" in result else []
+    labels = {"demo_local": "demo, local", "xquad_local": "XQuAD-ca, local", "xquad_server": "XQuAD-ca, server"}
+    labels["demo_server"] = "demo, server"
+    rows = [(label, result[key]) for key, label in labels.items() if key in result]
     rows += [("synthetic, local", row) for row in result["growth_local"]]
     for name, row in rows:
         size = f"{row['size_on_disk'] / 1e6:.1f}" if row["size_on_disk"] else "–"
