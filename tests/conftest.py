@@ -126,6 +126,6 @@ def demo_slice(tmp_path_factory) -> Path:
     from sitges_retriever.corpus import load_procedures
 
     path = tmp_path_factory.mktemp("demo-slice") / "pairs.jsonl"
-    rows = [{"positive": p.text, "anchor": q} for p in load_procedures()[:8] for q in p.questions]
+    rows = [{"positive": p.document, "anchor": q} for p in load_procedures()[:8] for q in p.questions]
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return path

@@ -8,6 +8,7 @@ import pytest
 from sitges_retriever.corpus import load_procedures
 from sitges_retriever.data import Pairs, demo_pairs, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs
 from sitges_retriever.errors import DataError
+from sitges_retriever.search import search
 
 ROWS = [
     {"positive": "El padró municipal registra els veïns.", "anchor": "Com m'empadrono?"},
@@ -176,7 +177,7 @@ def test_the_demo_set_is_procedures_with_questions():
     assert all(p.title and p.text and 3 <= len(p.questions) <= 5 for p in procedures)
     pairs = demo_pairs()
     assert len(pairs) + pairs.duplicates_dropped == sum(len(p.questions) for p in procedures)
-    assert set(pairs.positive) == {p.text for p in procedures}
+    assert set(pairs.positive) == {f"{p.title}\n{p.text}" for p in procedures}  # the title is searched too
 
 
 def test_a_search_corpus_can_be_pairs_or_a_corpus_json(tmp_path):
@@ -187,6 +188,17 @@ def test_a_search_corpus_can_be_pairs_or_a_corpus_json(tmp_path):
         ("d1", "El padró."),
         ("d2", "Les obres."),
     ]
+
+
+def test_a_procedures_own_title_is_searched_with_its_text_but_a_title_made_from_the_text_is_not(tmp_path):
+    text = "Tràmit per inscriure's al padró municipal quan es ve a viure a Sitges."
+    rows = [{"title": "Alta al padró", "text": text}, {"text": text + " Sense títol."}, {"title": "  ", "text": text}]
+    titled, untitled, blank = load_procedures(write_jsonl(tmp_path / "corpus.jsonl", rows))
+    assert titled.document == f"Alta al padró\n{text}"  # "alta" is in the name only, as citizens ask it
+    assert untitled.document == untitled.text and blank.document == blank.text
+    assert untitled.title.startswith("Tràmit per")  # still shown by a title, made from its text
+    hits = search(None, "Com em dono d'alta al padró?", procedures=[untitled, titled], mode="bm25", top_k=2)
+    assert hits[0].procedure is titled
 
 
 # --------------------------------------------------------------------------- issue 11: inputs that slipped through

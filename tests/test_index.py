@@ -62,9 +62,11 @@ def reference_scores(model, procedures, dim):
     """The dense (cosine at `dim`) and BM25 score arrays the package's evaluation computes."""
     prompts = model.prompts or {}
     queries = model.encode(QUESTIONS, prompt_name="query" if prompts.get("query") else None)
-    documents = model.encode([p.text for p in procedures], prompt_name="document" if prompts.get("document") else None)
+    documents = model.encode(
+        [p.document for p in procedures], prompt_name="document" if prompts.get("document") else None
+    )
     dense = truncate(queries, dim) @ truncate(documents, dim).T
-    return dense, BM25([p.text for p in procedures]).scores(QUESTIONS)
+    return dense, BM25([p.document for p in procedures]).scores(QUESTIONS)
 
 
 def ranking(hits):
@@ -94,8 +96,10 @@ def test_hybrid_skips_no_candidate_when_the_keyword_side_returns_fewer_than_dept
     questions = ["llicència", "Com em dono d'alta al padró?"]
     prompts = model.prompts or {}
     queries = model.encode(questions, prompt_name="query" if prompts.get("query") else None)
-    documents = model.encode([p.text for p in procedures], prompt_name="document" if prompts.get("document") else None)
-    keyword = BM25([p.text for p in procedures]).scores(questions)
+    documents = model.encode(
+        [p.document for p in procedures], prompt_name="document" if prompts.get("document") else None
+    )
+    keyword = BM25([p.document for p in procedures]).scores(questions)
     depth = 12  # the model's side returns 12 of 24; the keyword side all it matches, fewer than 12 for one
     assert (keyword > 0).sum(axis=1).min() < depth < len(procedures)
     expected = hybrid_scores(queries @ documents.T, keyword, depth=depth)
@@ -109,7 +113,7 @@ def test_hybrid_skips_no_candidate_when_the_keyword_side_returns_fewer_than_dept
 
 
 def test_bm25_mode_scores_as_bm25s(built, procedures):
-    keyword = BM25([p.text for p in procedures]).scores(QUESTIONS)
+    keyword = BM25([p.document for p in procedures]).scores(QUESTIONS)
     with Index(built) as index:
         results = index.search_many(QUESTIONS, mode="bm25", top_k=len(procedures))
     for row, hits in zip(keyword, results, strict=True):
@@ -166,15 +170,17 @@ def test_rebuild_embeds_only_new_and_changed_texts(tiny_model_dir, procedures, t
         assert (report.new, report.changed, report.unchanged, report.removed) == (10, 0, 0, 0)
         embedded.clear()
         changed = dataclasses.replace(first[1], text=first[1].text + " Cal pagar una taxa.")
-        retitled = dataclasses.replace(first[2], title="Un títol nou")
-        second = [first[0], changed, retitled, *first[3:9], procedures[12]]  # first[9] removed, procedures[12] added
+        retitled = dataclasses.replace(first[2], title="Un títol nou")  # the title is searched: embedded again
+        moved = dataclasses.replace(first[3], extra={"url": "https://www.sitges.cat/nou"})  # payload only
+        second = [first[0], changed, retitled, moved, *first[4:9], procedures[12]]  # first[9] out, [12] in
         report = index.build(tiny_model_dir, second)
-        assert (report.documents, report.new, report.changed, report.unchanged, report.removed) == (10, 1, 1, 8, 1)
-        assert sorted(embedded) == sorted([changed.text, procedures[12].text])
+        assert (report.documents, report.new, report.changed, report.unchanged, report.removed) == (10, 1, 2, 7, 1)
+        assert sorted(embedded) == sorted([changed.document, retitled.document, procedures[12].document])
         assert index.info()["documents"] == 10
         everything = index.search("Sitges", mode="bm25", top_k=50) + index.search(changed.text, top_k=50)
         assert first[9].id not in {hit.id for hit in everything}
         assert {hit.id: hit.title for hit in everything}[retitled.id] == "Un títol nou"
+        assert {hit.id: hit.payload.get("url") for hit in everything}[moved.id] == "https://www.sitges.cat/nou"
         assert index.search(changed.text, mode="dense", top_k=1)[0].id == changed.id
         embedded.clear()
         report = index.build(tiny_model_dir, second)

@@ -19,7 +19,7 @@ def procedures():
 
 
 def test_hybrid_is_the_default_and_ranks_as_the_fused_scores(tiny_model, procedures):
-    texts = [p.text for p in procedures]
+    texts = [p.document for p in procedures]
     dense = encode(tiny_model, [QUESTION], "query") @ encode(tiny_model, texts, "document").T
     expected = hybrid_scores(dense, BM25(texts).scores([QUESTION]))[0]
     hits = search(tiny_model, QUESTION, procedures=procedures, top_k=5)

@@ -108,6 +108,18 @@ def test_the_held_out_and_validation_questions_are_not_trained_on(two_steps, dem
     assert two_steps.train_pairs + two_steps.validation_pairs + two_steps.report.queries == len(read_pairs(demo_slice))
 
 
+def test_a_small_data_set_trains_whole_epochs_until_min_steps_and_the_card_says_how_many(
+    tiny_base, demo_slice, tmp_path
+):
+    overrides = {"batch_size": 8, "min_steps": 10, "epochs": 1}
+    result = train(demo_slice, base=tiny_base, output=tmp_path / "m", overrides=overrides, baseline=False)
+    steps_per_epoch = -(-result.train_pairs // 8)
+    epochs = -(-10 // steps_per_epoch)
+    assert epochs > 3 and result.preset.epochs == epochs  # (the card lists settings other than the trainer's 3)
+    assert [row["Epoch"] for row in result.log] == list(range(1, epochs + 1))  # one validation row per epoch
+    assert f"| num_train_epochs | {epochs} |" in (result.output / "README.md").read_text(encoding="utf-8")
+
+
 def test_an_output_folder_with_other_files_is_refused_and_left_alone(tiny_base, demo_slice, tmp_path):
     (tmp_path / "notes.py").write_text("keep me", encoding="utf-8")
     with pytest.raises(DataError, match="not part of a model folder"):

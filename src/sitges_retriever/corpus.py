@@ -15,7 +15,7 @@ from .errors import DataError
 
 @dataclass(frozen=True)
 class Procedure:
-    """One procedure of a searchable corpus: a title to show and the text that is embedded."""
+    """One procedure of a searchable corpus: its title and text (both searched: `document`), shown by title."""
 
     id: str
     title: str
@@ -23,6 +23,14 @@ class Procedure:
     questions: tuple[str, ...] = field(default=())
     #: The corpus row's other fields (e.g. url, category), kept for an index's payload.
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def document(self) -> str:
+        """What is embedded and keyword-indexed: the title, then the text. A procedure's name holds the words
+        citizens ask with ("alta", "padró"); a title that only repeats the text's start is left out."""
+        if not self.title.strip() or self.title == _title(self.text):
+            return self.text
+        return f"{self.title}\n{self.text}"
 
 
 def demo_path() -> Path:

@@ -340,11 +340,11 @@ def _json_object(path: Path) -> dict[str, Any]:
 
 
 def demo_pairs() -> Pairs:
-    """The demo set as pairs: each procedure's text with each of its questions."""
+    """The demo set as pairs: each procedure's document (title and text) with each of its questions."""
     from .corpus import demo_path, load_procedures
 
     rows = [
-        (f"{demo_path()}, procedure {p.id}", {"positive": p.text, "anchor": question})
+        (f"{demo_path()}, procedure {p.id}", {"positive": p.document, "anchor": question})
         for p in load_procedures()
         for question in p.questions
     ]

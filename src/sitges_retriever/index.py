@@ -229,7 +229,7 @@ class Index:
         started: float,
     ) -> BuildReport:
         client, dims = self._open(), record["dims"]
-        texts = {p.id: store.digest(p.text) for p in procedures}
+        texts = {p.id: store.digest(p.document) for p in procedures}
         rows = {
             p.id: store.digest(json.dumps([p.title, p.text, p.extra], sort_keys=True, default=str)) for p in procedures
         }
@@ -247,11 +247,11 @@ class Index:
             return BuildReport(seconds=time.perf_counter() - started, **done)  # nothing changed: nothing to write
 
         todo = [p for p in procedures if p.id not in reuse]
-        embedded = store.encode(encoder, [p.text for p in todo], batch_size) if todo else np.zeros((0, 1))
+        embedded = store.encode(encoder, [p.document for p in todo], batch_size) if todo else np.zeros((0, 1))
         fresh = {
             p.id: {store.dense_name(d): truncate(embedded[n], d).tolist() for d in dims} for n, p in enumerate(todo)
         }
-        sparse = store.document_sparse_vectors([p.text for p in procedures], **record["bm25"])
+        sparse = store.document_sparse_vectors([p.document for p in procedures], **record["bm25"])
         staging = f"{self.collection}--{time.time_ns()}"
         for stale in client.get_collections().collections:  # what an interrupted build left behind
             if stale.name.startswith(f"{self.collection}--") and stale.name != current:

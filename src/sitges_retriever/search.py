@@ -84,7 +84,7 @@ def search(
         raise DataError("The corpus holds no procedures to search: give at least one.")
     if dim is not None:
         check_dim(dim)
-    texts = [p.text for p in procedures]
+    texts = [p.document for p in procedures]
     if mode == "bm25":
         scores = BM25(texts).scores(questions)
     else:

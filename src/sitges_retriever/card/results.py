@@ -61,9 +61,8 @@ def read_results(source: ResultsSource) -> Results:
 
 
 def refusals(results: Results, *, each_size_measured: bool = False) -> list[tuple[str, str]]:
-    """Why results cannot stand, as (check code, message): sizes the model cannot produce; identical metrics at
-    every size (the cut was not applied, unless `each_size_measured` says it was) or above the model's size.
-    Two trained sizes alone may tie by chance."""
+    """Why results cannot stand, as (code, message): impossible sizes; identical metrics at every size (unless
+    `each_size_measured`: the caller cut each size itself) or above the model's size. Two sizes alone may tie."""
     found = []
     for dim in results:
         try:
@@ -74,8 +73,7 @@ def refusals(results: Results, *, each_size_measured: bool = False) -> list[tupl
     for dim, metrics in results.items():
         if metrics:
             groups.setdefault(tuple(sorted(metrics.items())), []).append(dim)
-    everywhere = [dims for dims in groups.values() if len(dims) > 1 and len(dims) == len(results)]
-    everywhere = [] if each_size_measured else everywhere
+    everywhere = [] if each_size_measured else [dims for dims in groups.values() if 1 < len(dims) == len(results)]
     for dims in everywhere or [dims for dims in groups.values() if len(dims) > 1 and max(dims) > EMBEDDING_DIM]:
         why = _BEYOND if max(dims) > EMBEDDING_DIM else _SAME_VECTORS
         found.append(("duplicate-results", f"{' and '.join(map(dataset_name, dims))} report identical results: {why}."))

@@ -44,12 +44,10 @@ def update_card(
 ) -> Path:
     """Write `results` (anything `read_results` takes) and/or `training` details into a card; return its path.
 
-    The `model-index` gets exactly the given dimensions; impossible dimensions and results identical at every size
-    are refused before the file is touched (`each_size_measured=True`: the caller cut each size itself, so a tie
-    at every size is a small evaluation set's, and stands). A missing card starts from the template;
-    `from_template=True` also replaces an existing card's prose by the template's, keeping its generated parts.
-    The file is replaced atomically, and not at all when nothing changes.
-    """
+    The `model-index` gets exactly the given dimensions. Impossible dimensions, and results identical at every
+    size unless `each_size_measured` (the caller cut each size itself), are refused before the file is touched.
+    A missing card starts from the template; `from_template=True` also replaces an existing card's prose by the
+    template's, keeping its generated parts. The file is replaced atomically, and not at all when unchanged."""
     path = Path(card_path)
     if results is None and training is None and not from_template:
         raise CardError("Nothing to write: give evaluation results, training details, or both.")
@@ -88,25 +86,19 @@ def update_card(
     return path.resolve()
 
 
-def write_folder_card(
-    folder: PathLike,
-    results: ResultsSource | None = None,
-    *,
-    training: Training = None,
-    each_size_measured: bool = False,
-) -> Path:
+def write_folder_card(folder: PathLike, results: ResultsSource | None = None, **options: Any) -> Path:
     """Write or update a model folder's card, its `README.md`; return its path. A missing README.md starts from
     the folder's `model_card.md` (moved into it) if any, else from the template; a refusal leaves the folder as is.
-    `each_size_measured`: as in `update_card`."""
+    `options`: `update_card`'s (`training`, `each_size_measured`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CardError(f"{folder} is not a model folder; write the model there first (save_model or train).")
     readme, legacy = folder / "README.md", folder / "model_card.md"
     if readme.exists() or not legacy.is_file():
-        return update_card(readme, results, training=training, each_size_measured=each_size_measured)
+        return update_card(readme, results, **options)
     shutil.copy2(legacy, readme)
     try:
-        update_card(readme, results, training=training, each_size_measured=each_size_measured)
+        update_card(readme, results, **options)
     except BaseException:
         readme.unlink()
         raise
@@ -128,10 +120,9 @@ def template_text() -> str:
 
 
 def _allowed(results: Results, each_size_measured: bool) -> Results:
-    found = refusals(results, each_size_measured=each_size_measured)
-    refused = [f"{message} Evaluate each dimension with its own truncate_dim." for _, message in found]
-    if refused:
-        raise CardError("Refusing to write these results, the card was not changed: " + " ".join(refused))
+    if found := [message for _, message in refusals(results, each_size_measured=each_size_measured)]:
+        fix = "Evaluate each dimension with its own truncate_dim."
+        raise CardError(f"Refusing to write these results, the card was not changed: {' '.join(found)} {fix}")
     return results
 
 

@@ -7,6 +7,9 @@ The run is the sentence-transformers trainer's own, so it works unchanged under 
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -73,6 +76,7 @@ def train(
     kind = loss_class(recipe)  # a wrong loss setting is refused before any data, model or mining work
     pairs = demo_pairs() if data is None else read_pairs(data)
     train_pairs, validation, task = _split(pairs, eval_data, recipe)
+    recipe = _with_min_steps(recipe, len(train_pairs))
 
     from sentence_transformers import SentenceTransformerTrainer
 
@@ -144,6 +148,13 @@ def train(
     result.output = _write(model, output, report.results(), details)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _with_min_steps(recipe: Preset, pairs: int) -> Preset:
+    """`recipe` with enough whole epochs for its `min_steps` optimizer steps on `pairs` (over every process)."""
+    per_step = recipe.batch_size * recipe.gradient_accumulation_steps * int(os.environ.get("WORLD_SIZE", "1"))
+    epochs = math.ceil(recipe.min_steps / max(1, math.ceil(pairs / per_step)))
+    return dataclasses.replace(recipe, epochs=epochs) if epochs > recipe.epochs else recipe
 
 
 def _split(pairs: Pairs, eval_data: str | Path | IRTask | None, recipe: Preset) -> tuple[Pairs, IRTask | None, IRTask]:
