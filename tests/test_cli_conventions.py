@@ -91,13 +91,29 @@ def test_without_a_terminal_or_with_quiet_the_progress_bars_are_off(monkeypatch)
     huggingface_hub.utils.enable_progress_bars()
 
 
-def test_piped_output_has_no_cursor_codes(tiny_model_dir):
+def run_piped(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The command line with stdout and stderr piped; its output as written (text mode would turn \r into \n)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+    for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
         env.pop(name, None)
-    argv = [sys.executable, "-m", "sitges_retriever.cli", "search", str(tiny_model_dir), "Com m'empadrono?"]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
-    assert len(done.stdout.strip().splitlines()) == 5
+    done = subprocess.run([sys.executable, "-m", "sitges_retriever.cli", *argv], env=env, capture_output=True)
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def test_piped_output_has_no_cursor_codes(tiny_model_dir):
+    done = run_piped("search", str(tiny_model_dir), "Com m'empadrono?")
+    assert done.returncode == 0 and len(done.stdout.strip().splitlines()) == 5
+    assert "\r" not in done.stderr and "\x1b[" not in done.stderr
+
+
+def test_piped_training_shows_its_stages_as_lines_and_no_bar(tiny_base, demo_slice, tmp_path):
+    argv = ["--data", str(demo_slice), "--base", str(tiny_base), "--output", str(tmp_path / "m"), "--max-steps", "2"]
+    done = run_piped("train", *argv)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    for stage in ("Base:", "Training:", "Evaluating on held-out", "Writing the model folder"):
+        assert any(line.startswith(stage) for line in lines), stage
+    assert any(line.startswith("epoch ") and "validation nDCG@10" in line for line in lines)  # the trainer's log
     assert "\r" not in done.stderr and "\x1b[" not in done.stderr
 
 

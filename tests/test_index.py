@@ -303,6 +303,23 @@ def test_index_commands(tiny_model_dir, corpus_file, procedures, tmp_path, capsy
     assert "--dims 64 128 384" in capsys.readouterr().err
 
 
+def test_index_commands_take_the_model_options_and_quiet_after_the_subcommand(
+    tiny_model_dir, corpus_file, tmp_path, capsys, monkeypatch
+):
+    import huggingface_hub
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # --offline sets both; monkeypatch puts them back
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    folder = str(tmp_path / "idx")
+    build = ["index", "build", "--model", str(tiny_model_dir), "--corpus", str(corpus_file), "--path", folder]
+    assert main([*build, "--device", "cpu", "--offline", "-q"]) == 0
+    assert "new" in capsys.readouterr().out  # the build's report is its result, -q or not
+    assert main(["index", "search", folder, "padró", "--device", "cpu", "--offline", "--json", "-q"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 5
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is True
+    assert main(["index", "info", folder, "-q"]) == 0
+
+
 @pytest.mark.skipif(not os.environ.get("QDRANT_URL"), reason="needs a Qdrant server: set QDRANT_URL")
 def test_a_qdrant_server(tiny_model_dir, model, procedures):
     collection = f"sitges-test-{os.getpid()}"

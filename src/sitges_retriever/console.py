@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def configure_output(quiet: bool = False, stream: TextIO | None = None) -> bool:
@@ -26,11 +27,35 @@ def configure_output(quiet: bool = False, stream: TextIO | None = None) -> bool:
             sys.modules["transformers"].utils.logging.disable_progress_bar()
         if "datasets" in sys.modules:
             sys.modules["datasets"].disable_progress_bars()
+        _tqdm_off()
     if quiet:
         os.environ.update(TRANSFORMERS_VERBOSITY="error", DATASETS_VERBOSITY="error")
         if "transformers" in sys.modules:
             sys.modules["transformers"].utils.logging.set_verbosity_error()
     return bars
+
+
+def _tqdm_off() -> None:
+    """Every tqdm bar made from now on is off: tqdm reads TQDM_DISABLE only when first imported, and libraries
+    (sentence-transformers' card, for one) may have imported it before the command line knew where it writes."""
+    from tqdm import std
+
+    original = std.tqdm.__init__
+    if hasattr(original, "bars_on"):
+        return
+
+    @functools.wraps(original)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **(kwargs if len(args) > 10 else {**kwargs, "disable": True}))  # 11th: disable
+
+    init.bars_on = original  # type: ignore[attr-defined]
+    std.tqdm.__init__ = init
+
+
+def _tqdm_restored() -> None:
+    from tqdm import std
+
+    std.tqdm.__init__ = getattr(std.tqdm.__init__, "bars_on", std.tqdm.__init__)
 
 
 _OUTPUT_VARIABLES = (
@@ -58,6 +83,7 @@ def output_restored() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        _tqdm_restored()
         if hub_bars and "huggingface_hub" in sys.modules:
             sys.modules["huggingface_hub"].utils.enable_progress_bars()
         if "transformers" in sys.modules:

@@ -162,7 +162,7 @@ CARD_NAMES = ("README.md", "model_card.md")  # README.md: the card of a model fo
 
 def push_to_hub(
     model_or_folder: SentenceTransformer | str | Path,
-    repo_id: str = REPO_ID,
+    repo_id: str,
     *,
     token: str | None = None,
     private: bool = False,

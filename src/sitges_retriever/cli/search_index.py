@@ -13,19 +13,24 @@ if TYPE_CHECKING:
 def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`index build` (embed a corpus into a Qdrant index), `index search` (one or many questions), `index info`."""
 
-    def open_index(location: str, collection: str) -> Index:
+    def open_index(args: argparse.Namespace) -> Index:
         from ..index import Index
 
-        if location.startswith(("http://", "https://")):
-            return Index(url=location, collection=collection)
-        return Index(location, collection=collection)
+        if getattr(args, "offline", None):
+            go_offline()
+        options = {"collection": args.collection, "device": getattr(args, "device", None)}
+        if args.index.startswith(("http://", "https://")):
+            return Index(url=args.index, **options)
+        return Index(args.index, **options)
 
     def build(args: argparse.Namespace) -> int:
         from ..index import Index
 
         if (args.path is None) == (args.url is None):
             raise SearchIndexError("Give the index as --path DIR (a local folder) or --url URL (a Qdrant server).")
-        with Index(args.path, url=args.url, collection=args.collection) as index:
+        if args.offline:
+            go_offline()
+        with Index(args.path, url=args.url, collection=args.collection, device=args.device) as index:
             report = index.build(
                 args.model,
                 args.corpus,
@@ -54,7 +59,7 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
             questions = [line.strip() for line in sys.stdin if line.strip()]
         else:
             raise SearchIndexError("Give a question, --questions FILE (one a line), or questions on stdin.")
-        with open_index(args.index, args.collection) as index:
+        with open_index(args) as index:
             results = index.search_many(questions, mode=args.mode, dim=args.dim, top_k=args.top_k)
         if args.json:
             rows = [[hit.to_dict() for hit in hits] for hits in results]
@@ -68,7 +73,7 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         return 0
 
     def info(args: argparse.Namespace) -> int:
-        with open_index(args.index, args.collection) as index:
+        with open_index(args) as index:
             details = index.info()
         size = details["size_on_disk"]
         details["size_on_disk"] = "n/a (server or memory)" if size is None else f"{size / 1e6:.1f} MB"
@@ -80,10 +85,18 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     from ..errors import SearchIndexError
     from ..index import COLLECTION, DEFAULT_DIMS
     from ..retrieval import MODES
+    from .common import COMMON, go_offline
+
+    def device_and_offline(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--device", help="where to run the model, e.g. cpu, cuda, mps (default: the best one)")
+        parser.add_argument("--offline", action="store_true", help="load the model from the local cache only")
 
     index = subparsers.add_parser("index", help="A persistent search index of procedures (Qdrant).")
     commands = index.add_subparsers(dest="index_command", required=True)
-    parser = commands.add_parser("build", help="Embed a corpus and store it; a rebuild embeds only what changed.")
+    parser = commands.add_parser(
+        "build", parents=[COMMON], help="Embed a corpus and store it; a rebuild embeds only what changed."
+    )
+    device_and_offline(parser)
     parser.add_argument("--model", required=True, help="model folder or Hub id")
     parser.add_argument("--revision", help="the Hub revision (branch, tag or commit) to pin")
     parser.add_argument("--corpus", metavar="FILE", help="procedures as `search --corpus` reads them (default: demo)")
@@ -102,7 +115,10 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser.add_argument("--batch-size", type=int, default=32)
     parser.set_defaults(handler=build)
 
-    parser = commands.add_parser("search", help="The procedures that best answer one or many questions.")
+    parser = commands.add_parser(
+        "search", parents=[COMMON], help="The procedures that best answer one or many questions."
+    )
+    device_and_offline(parser)
     parser.add_argument("index", metavar="DIR", help="the index folder, or a Qdrant server URL (http://...)")
     parser.add_argument("question", nargs="?", help="a question (or use --questions, or stdin)")
     parser.add_argument("--questions", metavar="FILE", help="questions, one a line ('-': stdin)")
@@ -113,7 +129,7 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser.add_argument("--collection", default=COLLECTION)
     parser.set_defaults(handler=search)
 
-    parser = commands.add_parser("info", help="Documents, model, dims and size on disk of an index.")
+    parser = commands.add_parser("info", parents=[COMMON], help="Documents, model, dims and size on disk of an index.")
     parser.add_argument("index", metavar="DIR", help="the index folder, or a Qdrant server URL (http://...)")
     parser.add_argument("--collection", default=COLLECTION)
     parser.set_defaults(handler=info)
