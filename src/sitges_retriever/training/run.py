@@ -57,6 +57,7 @@ def train(
     eval_data: str | Path | IRTask | None = None,
     preset: str | Preset = "default",
     base: str | Path | None = None,
+    revision: str | None = None,
     output: str | Path = DEFAULT_OUTPUT,
     overrides: Mapping[str, Any] | None = None,
     max_steps: int | None = None,
@@ -65,7 +66,8 @@ def train(
     """Fine-tune the base on (positive, anchor) pairs, evaluate per Matryoshka dim beside BM25 and the hybrid,
     write the model folder and its card.
 
-    `data`: pair files or a `datasets.Dataset` (default: the Catalan demo set). `eval_data`: a folder with
+    `data`: pair files or a `datasets.Dataset` (default: the Catalan demo set); `revision`: the base's on the
+    Hub (a branch, tag or commit). `eval_data`: a folder with
     queries.json / corpus.json / relevant_docs.json; without it about `held_out` of the pairs are held out,
     split by positive. The folder's card is `README.md`, rendered from the package's template.
     """
@@ -82,7 +84,7 @@ def train(
 
     from ..architecture import build_model
 
-    source = resolve_base(base)
+    source = resolve_base(base, revision=revision)
     model = build_model(source.path, prompts=_prompts(recipe, source))
     stage(
         f"Base: {source.name}; {len(train_pairs)} training pairs, "
