@@ -1,6 +1,7 @@
 """What a training run tells the card: base, data size, token counts, loss, hyperparameters, log, baseline.
 
-(To move into the card package once it settles; `train` only calls `training_details`.)
+Only a plain mapping is built here, from training's own objects (preset, loss, trainer log); the card package
+checks and renders it (`update_card(training=...)`), so the card never imports training.
 """
 
 from __future__ import annotations
