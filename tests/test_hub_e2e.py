@@ -219,7 +219,6 @@ def test_a_500_during_the_weights_upload_is_explained_and_the_new_repo_removed(h
 
 def test_a_hub_answering_500_is_one_line_and_a_known_base_still_comes_from_its_offline_copy(hub, monkeypatch):
     import hub_server
-
     from sitges_retriever.bases import E5_SMALL, resolve_base
 
     def fail(*args, **kwargs):
