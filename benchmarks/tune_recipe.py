@@ -8,7 +8,7 @@ by a validation tenth of the rest.
 XQuAD-ca, the test set, is never read here.
 
     python benchmarks/tune_recipe.py --variants cheap frozen      # appends to benchmarks/runs/tune.jsonl
-    python benchmarks/tune_recipe.py --summary                    # writes benchmarks/tuning.json
+    python benchmarks/tune_recipe.py --summary                    # merges the log into benchmarks/tuning.json
 """
 
 from __future__ import annotations
@@ -79,15 +79,17 @@ def main(argv: list[str] | None = None) -> int:
             log.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
     if args.summary:
-        rows = [json.loads(line) for line in args.log.read_text(encoding="utf-8").splitlines() if line.strip()]
         out = ROOT / "benchmarks" / "tuning.json"
-        out.write_text(
-            json.dumps(
-                {"held_out": "a tenth of viquiquad_train pairs, split by positive, seed 42", "rows": rows}, indent=2
-            )
-            + "\n",
-            encoding="utf-8",
+        summary = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+        rows = {row["variant"]: row for row in summary.get("rows", [])}  # earlier runs' rows stay, newer win
+        for line in args.log.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row["variant"]] = row
+        summary.update(
+            held_out="a tenth of viquiquad_train pairs, split by positive, seed 42", rows=list(rows.values())
         )
+        out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"Wrote {out}")
     return 0
 
