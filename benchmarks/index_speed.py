@@ -141,7 +141,7 @@ def read_corpus(data: str) -> tuple[str, list[Procedure], list[str]]:
         procedures = load_procedures()
         return "demo", procedures, [question for procedure in procedures for question in procedure.questions]
     task = load_ir_folder(data)
-    corpus = [Procedure(id=key, title=text[:60], text=text) for key, text in task.corpus.items()]
+    corpus = [Procedure(id=key, title="", text=text) for key, text in task.corpus.items()]  # text alone, as scored
     return "xquad", corpus, list(task.queries.values())
 
 

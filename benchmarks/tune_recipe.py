@@ -113,10 +113,9 @@ def run(name: str, pairs, args: argparse.Namespace) -> dict:
         overrides = {"validation": 0, **changes}
         result = train(pairs, preset=preset, base=args.base, output=args.work / name, overrides=overrides)
         report = result.report
-    preset = VARIANTS[name][0] if name in VARIANTS else "default"
+    row: dict[str, object] = {"variant": name, **({"preset": FROM_PRESETS[name][0]} if name in FROM_PRESETS else {})}
     return {
-        "variant": name,
-        "preset": preset,
+        **row,
         "overrides": FROM_PRESETS[name][1] if name in FROM_PRESETS else CHANGES.get(name, {}),
         "base": str(args.base or "default"),
         "held_out_ndcg@10": {str(d): round(report.metrics[d]["cosine_ndcg@10"], 4) for d in MATRYOSHKA_DIMS},

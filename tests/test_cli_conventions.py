@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sitges_retriever.cli import main
-from sitges_retriever.console import configure_output
+from sitges_retriever.console import configure_output, output_restored
 from sitges_retriever.corpus import load_procedures
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -79,19 +79,23 @@ def test_evaluate_json_is_dense_bm25_and_hybrid_and_nothing_else(tiny_model_dir,
 
 def test_without_a_terminal_or_with_quiet_the_progress_bars_are_off(monkeypatch):
     import huggingface_hub.utils
+    from tqdm import tqdm
 
     for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # so that monkeypatch puts each back as it was
+        monkeypatch.delenv(name)
 
     class Terminal(io.StringIO):
         def isatty(self):
             return True
 
-    assert configure_output(quiet=False, stream=Terminal()) is True
-    assert configure_output(quiet=False, stream=io.StringIO()) is False
-    assert huggingface_hub.utils.are_progress_bars_disabled()
-    assert configure_output(quiet=True, stream=Terminal()) is False
-    huggingface_hub.utils.enable_progress_bars()
+    with output_restored():
+        assert configure_output(quiet=False, stream=Terminal()) is True
+        assert configure_output(quiet=False, stream=io.StringIO()) is False
+        assert huggingface_hub.utils.are_progress_bars_disabled()
+        assert tqdm(range(3), file=io.StringIO()).disable  # a bar of a library imported before: off too
+        assert configure_output(quiet=True, stream=Terminal()) is False
+    assert not tqdm(range(3), file=io.StringIO()).disable  # and back on afterwards
 
 
 def run_piped(*argv: str) -> subprocess.CompletedProcess[str]:

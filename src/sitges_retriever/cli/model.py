@@ -110,7 +110,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         help="queries.json, corpus.json, relevant_docs.json; default: hold out ~10%% of the pairs, split by positive",
     )
     parser.add_argument("--preset", default="default", choices=("default", "published"), help="the recipe")
-    parser.add_argument("--base", help="base model folder or Hub id (default: the offline copy of the base)")
+    parser.add_argument("--base", help="base folder or Hub id (default: multilingual-e5-small, Hub or offline copy)")
     parser.add_argument("--revision", help="a branch, tag or commit of a Hub base (default: main)")
     parser.add_argument("--device", help="cpu, or cuda / mps: every visible one (default: the best there is)")
     parser.add_argument("--output", default="sitges-retriever-model", metavar="DIR", help="the model folder to write")

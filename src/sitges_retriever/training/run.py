@@ -78,7 +78,8 @@ def train(
     kind = loss_class(recipe)  # a wrong loss setting is refused before any data, model or mining work
     pairs = demo_pairs() if data is None else read_pairs(data)
     train_pairs, validation, task = _split(pairs, eval_data, recipe)
-    recipe = _with_min_steps(recipe, len(train_pairs))
+    if not max_steps and "max_steps" not in recipe.extra_args and "epochs" not in (overrides or {}):
+        recipe = _with_min_steps(recipe, len(train_pairs))  # a step limit or epochs given by the caller stand
 
     from sentence_transformers import SentenceTransformerTrainer
 
@@ -199,7 +200,7 @@ def _training_arguments(
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
-    cuda = torch.cuda.is_available()
+    cuda = torch.cuda.is_available() and not recipe.extra_args.get("use_cpu")  # --device cpu: no bf16 either
     bf16 = recipe.bf16 if recipe.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
     # questions (anchor) get the "query" prompt; positives and negatives the "document" one
     column_prompts = {c: prompts.get("query" if c == "anchor" else "document", "") for c in columns}
