@@ -12,10 +12,12 @@ COMMON = argparse.ArgumentParser(add_help=False)
 COMMON.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """Where a model is loaded from and onto: --device, --revision, --offline."""
+def add_model_options(parser: argparse.ArgumentParser, *, revision: bool = True) -> None:
+    """Where a model is loaded from and onto: --device, --revision (unless the model's revision is recorded
+    elsewhere, as an index does), --offline."""
     parser.add_argument("--device", help="where to run the model, e.g. cpu, cuda, cuda:1, mps (default: the best one)")
-    parser.add_argument("--revision", help="a branch, tag or commit of a Hub model (default: main)")
+    if revision:
+        parser.add_argument("--revision", help="a branch, tag or commit of a Hub model (default: main)")
     parser.add_argument(
         "--offline", action="store_true", default=None, help="load from the local Hugging Face cache only"
     )

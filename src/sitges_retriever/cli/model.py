@@ -111,8 +111,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     parser.add_argument("--preset", default="default", choices=("default", "published"), help="the recipe")
     parser.add_argument("--base", help="base folder or Hub id (default: multilingual-e5-small, Hub or offline copy)")
-    parser.add_argument("--revision", help="a branch, tag or commit of a Hub base (default: main)")
-    parser.add_argument("--device", help="cpu, or cuda / mps: every visible one (default: the best there is)")
+    add_model_options(parser)  # the base's revision; --device cpu, cuda or mps (training takes no index)
     parser.add_argument("--output", default="sitges-retriever-model", metavar="DIR", help="the model folder to write")
     parser.add_argument(
         "--set",
@@ -122,7 +121,6 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         help="override a preset value or a trainer argument, e.g. --set lr=2e-5 (repeatable)",
     )
     parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps (a quick check)")
-    parser.add_argument("--offline", action="store_true", help="use the local Hugging Face cache only")
     parser.set_defaults(handler=train)
 
     parser = subparsers.add_parser(

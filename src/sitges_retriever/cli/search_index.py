@@ -85,20 +85,15 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     from ..errors import SearchIndexError
     from ..index import COLLECTION, DEFAULT_DIMS
     from ..retrieval import MODES
-    from .common import COMMON, go_offline
-
-    def device_and_offline(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--device", help="where to run the model, e.g. cpu, cuda, mps (default: the best one)")
-        parser.add_argument("--offline", action="store_true", help="load the model from the local cache only")
+    from .common import COMMON, add_model_options, go_offline
 
     index = subparsers.add_parser("index", help="A persistent search index of procedures (Qdrant).")
     commands = index.add_subparsers(dest="index_command", required=True)
     parser = commands.add_parser(
         "build", parents=[COMMON], help="Embed a corpus and store it; a rebuild embeds only what changed."
     )
-    device_and_offline(parser)
+    add_model_options(parser)  # --revision: the one the index records and searches with
     parser.add_argument("--model", required=True, help="model folder or Hub id")
-    parser.add_argument("--revision", help="the Hub revision (branch, tag or commit) to pin")
     parser.add_argument("--corpus", metavar="FILE", help="procedures as `search --corpus` reads them (default: demo)")
     parser.add_argument("--path", metavar="DIR", help="a local index folder (Qdrant's embedded mode)")
     parser.add_argument("--url", help="a Qdrant server instead (api key from QDRANT_API_KEY)")
@@ -118,7 +113,7 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser = commands.add_parser(
         "search", parents=[COMMON], help="The procedures that best answer one or many questions."
     )
-    device_and_offline(parser)
+    add_model_options(parser, revision=False)  # the index records the model's revision
     parser.add_argument("index", metavar="DIR", help="the index folder, or a Qdrant server URL (http://...)")
     parser.add_argument("question", nargs="?", help="a question (or use --questions, or stdin)")
     parser.add_argument("--questions", metavar="FILE", help="questions, one a line ('-': stdin)")
