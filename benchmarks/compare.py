@@ -5,6 +5,7 @@ queries (the same resample for both models) to give the mean difference with a 9
 (per-query scores from ir_stats.py).
 
     python benchmarks/compare.py WORK/default WORK/published      # models saved by run_benchmark.py --work WORK
+    python benchmarks/compare.py runs/tune/A runs/tune/B --held-out   # on ViquiQuAD's held-out tenth instead
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from ir_stats import paired_bootstrap, per_query_ndcg  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
-from sitges_retriever.data import IRTask, load_ir_folder  # noqa: E402
+from sitges_retriever.data import IRTask, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs  # noqa: E402
 from sitges_retriever.evaluation import encode  # noqa: E402
+from sitges_retriever.training import DEFAULT  # noqa: E402
 
 
 def per_query_ndcg_by_dim(model_path: str, task: IRTask, dims=MATRYOSHKA_DIMS) -> dict[int, np.ndarray]:
@@ -40,8 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_a", help="model folder (e.g. the default preset's)")
     parser.add_argument("model_b", help="model folder to compare against (e.g. the published preset's)")
     parser.add_argument("--task", type=Path, default=ROOT.parent / "shared" / "data" / "xquad_ca_eval" / "sentence")
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="compare on the held-out tenth of ViquiQuAD that tune_recipe.py reports on, not on --task",
+    )
+    parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args(argv)
-    task = load_ir_folder(args.task)
+    if args.held_out:
+        pairs = read_pairs(args.data_root / "viquiquad_train" / "pairs_sentence.jsonl")
+        train_pairs, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+        task = ir_task_from_pairs(held_out, train_pairs.positive)
+    else:
+        task = load_ir_folder(args.task)
     a, b = per_query_ndcg_by_dim(args.model_a, task), per_query_ndcg_by_dim(args.model_b, task)
     print(f"\n{len(task.queries)} queries; A = {args.model_a}, B = {args.model_b}\n")
     print("| dim | A nDCG@10 | B nDCG@10 | A - B | 95% interval |\n|--:|--:|--:|--:|:--|")
