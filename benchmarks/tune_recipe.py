@@ -92,11 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         out = ROOT / "benchmarks" / "tuning.json"
         summary = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-        rows = {row["variant"]: row for row in summary.get("rows", [])}  # earlier runs' rows stay, newer win
+        # earlier runs' rows stay, newer win; one row per variant and base
+        rows = {(row["variant"], row["base"]): row for row in summary.get("rows", [])}
         for line in args.log.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                rows[row["variant"]] = row
+                rows[row["variant"], row["base"]] = row
         summary.update(
             held_out="a tenth of viquiquad_train pairs, split by positive, seed 42", rows=list(rows.values())
         )

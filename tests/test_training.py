@@ -29,6 +29,17 @@ def test_every_value_can_be_overridden_and_command_line_strings_are_parsed():
     assert options.loss_options == {"hardness_mode": "hard_negatives"}
 
 
+def test_default_leaves_the_loss_scale_to_the_base_and_a_given_scale_stands():
+    from sitges_retriever.bases import E5_SMALL, MINILM
+
+    default = get_preset("default")
+    assert default.scale is None  # the base's: what the card and the trainer see is always a number
+    assert (default.for_base(E5_SMALL).scale, default.for_base(MINILM).scale) == (50.0, 20.0)
+    assert default.for_base("/some/local/folder").scale == 20.0  # sentence-transformers' own default
+    assert get_preset("default", {"scale": "30"}).for_base(E5_SMALL).scale == 30.0
+    assert get_preset("published").for_base(E5_SMALL).scale == 20.0  # the published run, exactly
+
+
 @pytest.mark.parametrize(
     ("name", "overrides", "message"),
     [
@@ -91,6 +102,7 @@ def test_its_card_lists_exactly_the_trained_dimensions_with_the_run_details(two_
     assert {"loss:MatryoshkaLoss", "loss:MultipleNegativesRankingLoss"} <= set(data["tags"])
     assert "### Baseline: BM25" in text
     assert "| per_device_train_batch_size | 6 |" in text and "| max_steps | 2 |" in text  # this run's settings
+    assert two_steps.preset.scale == 20.0 and "MultipleNegativesRankingLoss (scale 20)" in text  # as trained
 
 
 def test_its_evaluation_has_15_metrics_per_dimension_and_bm25(two_steps):

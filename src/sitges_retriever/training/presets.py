@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..architecture import MATRYOSHKA_DIMS
+from ..bases import E5_SMALL, MINILM
 from ..errors import PresetError
+
+#: The softmax scale (inverse temperature) of the ranking loss for a preset that leaves it to the base (None), by the
+#: base's Hub id; any other base trains at sentence-transformers' 20. Chosen on held-out ViquiQuAD (tuning.json):
+#: e5 was pretrained at temperature 0.01 and gains from a sharp softmax (50 beat 20 by 0.027 nDCG@10 at 384);
+#: all-MiniLM-L6-v2 was trained at 20 and keeps it (50 cost it 0.004-0.028 at every size).
+BASE_SCALES: dict[str, float] = {E5_SMALL: 50.0, MINILM: 20.0}
+DEFAULT_SCALE = 20.0
 
 
 @dataclass(frozen=True)
@@ -26,7 +34,7 @@ class Preset:
     batch_size: int = 16
     gradient_accumulation_steps: int = 1
     mini_batch_size: int = 32  # cached_ losses only: texts per forward pass; memory, not the result
-    scale: float = 20.0  # mnrl / cached_mnrl: the inverse temperature
+    scale: float | None = DEFAULT_SCALE  # mnrl / cached_mnrl: the inverse temperature (None: BASE_SCALES)
     loss_options: Mapping[str, Any] = field(default_factory=dict)  # more keyword arguments for the ranking loss
     max_seq_length: int | None = None  # tokens per text while training (None: the model's 512); saved model: 512
     epochs: float = 1.0
@@ -53,6 +61,12 @@ class Preset:
     document_prompt: str | None = None  # prepended to procedure texts, saved as "document" (None: the base's)
     train_word_embeddings: bool = True  # False: freeze the vocabulary's embeddings (e5: 96M of its 118M weights)
     extra_args: Mapping[str, Any] = field(default_factory=dict)
+
+    def for_base(self, base_name: str) -> Preset:
+        """A copy with what the preset leaves to the base filled in for `base_name` (a Hub id): the scale."""
+        if self.scale is not None:
+            return self
+        return dataclasses.replace(self, scale=BASE_SCALES.get(base_name, DEFAULT_SCALE))
 
     def with_overrides(self, overrides: Mapping[str, Any] | None = None) -> Preset:
         """A copy with `overrides` applied; strings (from the command line) are parsed to the field's type."""
@@ -94,10 +108,10 @@ PUBLISHED = Preset(
 
 #: Our recommendation for multilingual-e5-small, chosen on a held-out tenth of ViquiQuAD (benchmarks/tune_recipe.py,
 #: tuning.json): one epoch of in-batch negatives at lr 1e-4 with a batch of 32 (not gradient accumulation, which adds
-#: no negatives), a sharp softmax (scale 50: e5 was pretrained at temperature 0.01, i.e. 100; the usual 20 cost
-#: 0.027 nDCG@10 at 384), 128 training tokens per text, a little more weight on the small Matryoshka sizes, and the
-#: vocabulary's embeddings frozen (96M of e5's 118M weights: the same held-out scores as training them, within
-#: 0.003, with no optimizer state for them). Mined hard negatives, a batch of 64 and more epochs bought nothing on e5.
+#: no negatives), the base's softmax scale (BASE_SCALES: 50 for e5, 20 for MiniLM), 128 training tokens per text,
+#: a little more weight on the small Matryoshka sizes, and the vocabulary's embeddings frozen (96M of e5's 118M
+#: weights: the same held-out scores as training them, within 0.003, with no optimizer state for them). Mined hard
+#: negatives, a batch of 64 and more epochs bought nothing on e5.
 #: At least 32 steps (one ViquiQuAD epoch is 36-40): the demo set's 268 pairs train 4 epochs, the best kept.
 DEFAULT = Preset(
     name="default",
@@ -107,7 +121,7 @@ DEFAULT = Preset(
     epochs=1,
     min_steps=32,
     lr=1e-4,
-    scale=50.0,
+    scale=None,
     scheduler="cosine",
     warmup_ratio=0.1,
     batch_sampler="no_duplicates",

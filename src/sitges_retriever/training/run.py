@@ -86,6 +86,7 @@ def train(
     from ..architecture import build_model
 
     source = resolve_base(base, revision=revision)
+    recipe = recipe.for_base(source.name)
     model = build_model(source.path, prompts=_prompts(recipe, source))
     stage(
         f"Base: {source.name}; {len(train_pairs)} training pairs, "
