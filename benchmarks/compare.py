@@ -21,12 +21,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ir_stats import paired_bootstrap, per_query_ndcg  # noqa: E402
+from ir_stats import held_out_task, paired_bootstrap, per_query_ndcg  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
-from sitges_retriever.data import IRTask, ir_task_from_pairs, load_ir_folder, read_pairs, split_pairs  # noqa: E402
+from sitges_retriever.data import IRTask, load_ir_folder, read_pairs  # noqa: E402
 from sitges_retriever.evaluation import encode  # noqa: E402
-from sitges_retriever.training import DEFAULT  # noqa: E402
 
 
 def per_query_ndcg_by_dim(model_path: str, task: IRTask, dims=MATRYOSHKA_DIMS) -> dict[int, np.ndarray]:
@@ -50,9 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args(argv)
     if args.held_out:
-        pairs = read_pairs(args.data_root / "viquiquad_train" / "pairs_sentence.jsonl")
-        train_pairs, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
-        task = ir_task_from_pairs(held_out, train_pairs.positive)
+        task = held_out_task(read_pairs(args.data_root / "viquiquad_train" / "pairs_sentence.jsonl"))
     else:
         task = load_ir_folder(args.task)
     a, b = per_query_ndcg_by_dim(args.model_a, task), per_query_ndcg_by_dim(args.model_b, task)

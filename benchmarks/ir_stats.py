@@ -1,4 +1,4 @@
-"""Per-query nDCG@10 and bootstrap intervals for the benchmark scripts.
+"""Per-query nDCG@10, bootstrap intervals and the held-out tuning task, shared by the benchmark scripts.
 
 Written by hand because sentence-transformers' evaluators report only means, not per-query scores; the
 means here equal `InformationRetrievalEvaluator`'s (binary relevance, the same discounts).
@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from sitges_retriever.data import IRTask
+from sitges_retriever.data import IRTask, Pairs, ir_task_from_pairs, split_pairs
+from sitges_retriever.training import DEFAULT
+
+
+def held_out_task(pairs: Pairs) -> IRTask:
+    """The held-out tenth `train` keeps out of `pairs` (split by positive, `default`'s seed) as an IR task
+    against every positive: what recipes and fusion are tuned on, never the test set."""
+    train_pairs, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+    return ir_task_from_pairs(held_out, train_pairs.positive)
 
 
 def per_query_ndcg(scores: np.ndarray, task: IRTask, k: int = 10) -> np.ndarray:

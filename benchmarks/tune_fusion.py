@@ -17,13 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ir_stats import per_query_ndcg  # noqa: E402
+from ir_stats import held_out_task, per_query_ndcg  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
-from sitges_retriever.data import ir_task_from_pairs, read_pairs, split_pairs  # noqa: E402
+from sitges_retriever.data import read_pairs  # noqa: E402
 from sitges_retriever.evaluation import encode  # noqa: E402
 from sitges_retriever.retrieval import BM25, hybrid_scores  # noqa: E402
-from sitges_retriever.training import DEFAULT  # noqa: E402
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)
 
@@ -35,10 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", default="pairs_sentence.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "fusion.json")
     args = parser.parse_args(argv)
-    train_pairs, held_out = split_pairs(
-        read_pairs(args.data_root / "viquiquad_train" / args.pairs), test_size=DEFAULT.held_out, seed=DEFAULT.seed
-    )
-    task = ir_task_from_pairs(held_out, train_pairs.positive)
+    task = held_out_task(read_pairs(args.data_root / "viquiquad_train" / args.pairs))
     queries, corpus = list(task.queries.values()), list(task.corpus.values())
     model = load(args.model)
     query_vectors, document_vectors = encode(model, queries, "query"), encode(model, corpus, "document")

@@ -21,9 +21,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from ir_stats import held_out_task  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS  # noqa: E402
-from sitges_retriever.data import ir_task_from_pairs, read_pairs, split_pairs  # noqa: E402
+from sitges_retriever.data import read_pairs  # noqa: E402
 
 #: The `default` preset these variants were measured against (before this tuning changed it), spelled out so
 #: that each variant still means what its row in tuning.json measured, whatever `default` is today.
@@ -108,17 +111,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(name: str, pairs, args: argparse.Namespace) -> dict:
     from sitges_retriever.evaluation import evaluate
-    from sitges_retriever.training import DEFAULT, train
+    from sitges_retriever.training import train
 
     started = time.perf_counter()
     if name == "zero-shot":
         from sitges_retriever.architecture import build_model
         from sitges_retriever.bases import resolve_base
 
-        train_pairs, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
         base = resolve_base(args.base)
-        task = ir_task_from_pairs(held_out, train_pairs.positive)
-        report = evaluate(build_model(base.path, prompts=base.prompts or {}), task)
+        report = evaluate(build_model(base.path, prompts=base.prompts or {}), held_out_task(pairs))
     else:
         # validation=0 (the first rows): the held-out tenth was also the epoch-choosing split
         preset, changes = VARIANTS[name]
