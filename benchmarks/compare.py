@@ -6,6 +6,7 @@ queries (the same resample for both models) to give the mean difference with a 9
 
     python benchmarks/compare.py WORK/default WORK/published      # models saved by run_benchmark.py --work WORK
     python benchmarks/compare.py runs/tune/A runs/tune/B --held-out   # on ViquiQuAD's held-out tenth instead
+    python benchmarks/compare.py A B --held-out --hybrid        # each fused with Catalan BM25 by its own weights
 """
 
 from __future__ import annotations
@@ -26,14 +27,22 @@ from ir_stats import held_out_task, paired_bootstrap, per_query_ndcg  # noqa: E4
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
 from sitges_retriever.data import IRTask, load_ir_folder, read_pairs  # noqa: E402
 from sitges_retriever.evaluation import encode  # noqa: E402
+from sitges_retriever.fusion_weights import bm25_weight_for  # noqa: E402
+from sitges_retriever.retrieval import BM25, hybrid_scores  # noqa: E402
 
 
-def per_query_ndcg_by_dim(model_path: str, task: IRTask, dims=MATRYOSHKA_DIMS) -> dict[int, np.ndarray]:
-    """nDCG@10 of every query at each dimension (questions and documents encoded with the model's prompts)."""
+def per_query_ndcg_by_dim(
+    model_path: str, task: IRTask, dims=MATRYOSHKA_DIMS, keyword: np.ndarray | None = None
+) -> dict[int, np.ndarray]:
+    """nDCG@10 of every query at each dimension (questions and documents encoded with the model's prompts);
+    with `keyword` (BM25 scores), of the hybrid at the model's own BM25 weight for that size (hybrid.json)."""
     model = load(model_path)
     queries = encode(model, list(task.queries.values()), "query", batch_size=64)
     docs = encode(model, list(task.corpus.values()), "document", batch_size=64)
-    return {dim: per_query_ndcg(truncate(queries, dim) @ truncate(docs, dim).T, task) for dim in dims}
+    scores = {dim: truncate(queries, dim) @ truncate(docs, dim).T for dim in dims}
+    if keyword is not None:
+        scores = {dim: hybrid_scores(s, keyword, weight=bm25_weight_for(model, dim)) for dim, s in scores.items()}
+    return {dim: per_query_ndcg(s, task) for dim, s in scores.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,13 +56,19 @@ def main(argv: list[str] | None = None) -> int:
         help="compare on the held-out tenth of ViquiQuAD that tune_recipe.py reports on, not on --task",
     )
     parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--hybrid", action="store_true", help="compare the hybrids: each model fused with Catalan BM25 by its weights"
+    )
     args = parser.parse_args(argv)
     if args.held_out:
         task = held_out_task(read_pairs(args.data_root / "viquiquad_train" / "pairs_sentence.jsonl"))
     else:
         task = load_ir_folder(args.task)
-    a, b = per_query_ndcg_by_dim(args.model_a, task), per_query_ndcg_by_dim(args.model_b, task)
-    print(f"\n{len(task.queries)} queries; A = {args.model_a}, B = {args.model_b}\n")
+    keyword = BM25(list(task.corpus.values())).scores(list(task.queries.values())) if args.hybrid else None
+    a = per_query_ndcg_by_dim(args.model_a, task, keyword=keyword)
+    b = per_query_ndcg_by_dim(args.model_b, task, keyword=keyword)
+    side = "hybrid (each model's own BM25 weights)" if args.hybrid else "dense"
+    print(f"\n{len(task.queries)} queries, {side}; A = {args.model_a}, B = {args.model_b}\n")
     print("| dim | A nDCG@10 | B nDCG@10 | A - B | 95% interval |\n|--:|--:|--:|--:|:--|")
     for dim in a:
         mean, low, high = paired_bootstrap(a[dim], b[dim])

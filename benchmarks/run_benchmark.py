@@ -40,7 +40,7 @@ from sitges_retriever import MATRYOSHKA_DIMS, build_model, load, truncate  # noq
 from sitges_retriever.bases import E5_SMALL, MINILM, resolve_base  # noqa: E402
 from sitges_retriever.data import IRTask, load_ir_folder, read_pairs  # noqa: E402
 from sitges_retriever.evaluation import encode  # noqa: E402
-from sitges_retriever.retrieval import BM25, BM25_WEIGHT, CATALAN, PLAIN, KeywordAnalyzer, hybrid_scores  # noqa: E402
+from sitges_retriever.retrieval import BM25, CATALAN, PLAIN, KeywordAnalyzer, hybrid_scores  # noqa: E402
 from sitges_retriever.training import get_preset, parse_settings, train  # noqa: E402
 
 BASES = {"e5": E5_SMALL, "minilm": MINILM}
@@ -81,6 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--readme", type=Path, default=ROOT / "benchmarks" / "README.md")
     parser.add_argument("--no-write", action="store_true", help="print the table, write neither file")
+    parser.add_argument(
+        "--fusion",
+        type=Path,
+        default=ROOT / "benchmarks" / "fusion.json",
+        help="tune_fusion.py's output: the hybrid's BM25 weight per size, chosen on held-out ViquiQuAD",
+    )
     return parser.parse_args(argv)
 
 
@@ -105,6 +111,8 @@ class Bench:
         self.args, self.task = args, task
         self.queries, self.corpus = list(task.queries.values()), list(task.corpus.values())
         self.keyword = BM25(self.corpus, analyzer=CATALAN).scores(self.queries)
+        chosen = json.loads(args.fusion.read_text("utf-8"))["bm25_weight"]
+        self.weights = {int(dim): float(weight) for dim, weight in chosen.items()}
         self.per_query: dict[str, dict[str, np.ndarray]] = {}
         self.results: dict[str, Any] = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -113,7 +121,11 @@ class Bench:
             "test": f"xquad_ca_eval/{args.eval}" + (f"[:{args.limit}]" if args.limit else ""),
             "queries": len(task.queries),
             "documents": len(task.corpus),
-            "fusion": f"weighted min-max, BM25 weight {BM25_WEIGHT}, top-100 candidates of each side",
+            "fusion": "weighted min-max, BM25 weight "
+            + " / ".join(f"{self.weights[dim]:g}" for dim in MATRYOSHKA_DIMS)
+            + " at "
+            + " / ".join(map(str, MATRYOSHKA_DIMS))
+            + " (chosen on held-out ViquiQuAD, fusion.json), top-100 candidates of each side",
             "model_selection": "best epoch on a held-out tenth of the training pairs",
             "max_steps": args.max_steps,
             "presets": {},
@@ -134,7 +146,8 @@ class Bench:
         for dim in MATRYOSHKA_DIMS:
             dense = truncate(queries, dim) @ truncate(documents, dim).T
             sides["dense"][str(dim)] = per_query_ndcg(dense, self.task)
-            sides["hybrid"][str(dim)] = per_query_ndcg(hybrid_scores(dense, self.keyword), self.task)
+            fused = hybrid_scores(dense, self.keyword, weight=self.weights[dim])
+            sides["hybrid"][str(dim)] = per_query_ndcg(fused, self.task)
         self._add(name, sides, facts)
 
     def _add(self, name: str, sides: dict[str, dict[str, np.ndarray]], facts: dict[str, Any]) -> None:
@@ -213,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="sitges-benchmark-") as scratch:
         for key, preset in runs:
             # validation=0: the held-out tenth already is the validation split here (XQuAD is the test), and the
-            # hybrid's BM25 weight is the one tune_fusion.py chose on it
+            # hybrid's BM25 weights are the ones tune_fusion.py chose on it
             overrides = {"validation": 0, **overrides_for(preset, args.set)}
             values = dataclasses.asdict(get_preset(preset, overrides))
             bench.results["presets"][preset] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}

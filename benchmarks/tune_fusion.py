@@ -1,7 +1,9 @@
 """Choose the hybrid's fusion without the test set: nDCG@10 on ViquiQuAD's held-out tenth for each setting.
 
 The held-out tenth is the one `train` keeps out (split by positive, seed 42); the model is one trained on the
-other nine tenths (e.g. by tune_recipe.py). Prints a table and writes benchmarks/fusion.json.
+other nine tenths (e.g. by tune_recipe.py). Prints a table and writes benchmarks/fusion.json, with the BM25
+weight per size that the package's own rule (`choose_bm25_weights`, the one `train` applies to its validation
+split) picks on that tenth: run_benchmark.py fuses with those.
 
     python benchmarks/tune_fusion.py benchmarks/runs/tune/frozen
 """
@@ -21,7 +23,7 @@ from ir_stats import held_out_task, per_query_ndcg  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
 from sitges_retriever.data import read_pairs  # noqa: E402
-from sitges_retriever.evaluation import encode  # noqa: E402
+from sitges_retriever.evaluation import choose_bm25_weights, encode  # noqa: E402
 from sitges_retriever.retrieval import BM25, hybrid_scores  # noqa: E402
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)
@@ -54,7 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in rows.items():
         mean = sum(values.values()) / len(values)
         print(f"| {name} | " + " | ".join(f"{v:.4f}" for v in values.values()) + f" | {mean:.4f} |")
-    result = {"model": str(args.model), "held_out_queries": len(queries), "bm25": bm25, "fusion": rows}
+    chosen = {str(dim): weight for dim, weight in choose_bm25_weights(model, task).items()}
+    print(f"BM25 weight per size chosen on the held-out tenth: {chosen}")
+    result = {
+        "model": str(args.model),
+        "held_out_queries": len(queries),
+        "bm25": bm25,
+        "fusion": rows,
+        "bm25_weight": chosen,
+    }
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
 
