@@ -111,7 +111,9 @@ class Bench:
         self.args, self.task = args, task
         self.queries, self.corpus = list(task.queries.values()), list(task.corpus.values())
         self.keyword = BM25(self.corpus, analyzer=CATALAN).scores(self.queries)
-        chosen = json.loads(args.fusion.read_text("utf-8"))["bm25_weight"]
+        chosen = json.loads(args.fusion.read_text("utf-8")).get("bm25_weight")
+        if not chosen:
+            raise SystemExit(f"{args.fusion} gives no bm25_weight per size; run benchmarks/tune_fusion.py MODEL first.")
         self.weights = {int(dim): float(weight) for dim, weight in chosen.items()}
         self.per_query: dict[str, dict[str, np.ndarray]] = {}
         self.results: dict[str, Any] = {
@@ -228,8 +230,10 @@ def main(argv: list[str] | None = None) -> int:
             # validation=0: the held-out tenth already is the validation split here (XQuAD is the test), and the
             # hybrid's BM25 weights are the ones tune_fusion.py chose on it
             overrides = {"validation": 0, **overrides_for(preset, args.set)}
-            values = dataclasses.asdict(get_preset(preset, overrides))
-            bench.results["presets"][preset] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+            values = dataclasses.asdict(get_preset(preset, overrides).for_base(BASES[key]))  # the scale trained
+            bench.results["presets"][f"{key} / {preset}"] = {
+                k: list(v) if isinstance(v, tuple) else v for k, v in values.items()
+            }
             started = time.perf_counter()
             result = train(
                 pairs,

@@ -81,7 +81,7 @@ FROM_PRESETS: dict[str, tuple[str, dict[str, object]]] = {
         "default",
         {"scale": 50.0, "epochs": 3, "lr": 5e-5, "hard_negatives": 0, "validation": 0.1},
     ),
-    "default-scale50-bm25neg": (  # one Catalan BM25 negative per pair: mostly sibling sentences of its paragraph
+    "default-scale50-bm25neg": (  # one Catalan BM25 negative per pair (for a fifth, a sentence of the same paragraph)
         "default",
         {"scale": 50.0, "hard_negatives": 1, "hard_negatives_miner": "bm25", "validation": 0.1},
     ),
