@@ -97,7 +97,8 @@ def train(
         cast(Any, model[0]).auto_model.get_input_embeddings().weight.requires_grad_(False)
     dataset, mined = train_pairs.to_dataset(), 0
     if recipe.hard_negatives:
-        stage(f"Mining {recipe.hard_negatives} hard negative(s) per pair with the {recipe.hard_negatives_miner}.")
+        miner = "Catalan BM25" if recipe.hard_negatives_miner == "bm25" else f"the {recipe.hard_negatives_miner} model"
+        stage(f"Mining {recipe.hard_negatives} hard negative(s) per pair with {miner}.")
         dataset, mined = mine_hard_negatives(dataset, model, recipe)
     columns = [c for d in (dataset.values() if isinstance(dataset, dict) else [dataset]) for c in d.column_names]
     checkpoints = output.parent / f".{output.name}.checkpoints"
