@@ -6,7 +6,7 @@ queries (the same resample for both models) to give the mean difference with a 9
 
     python benchmarks/compare.py WORK/default WORK/published      # models saved by run_benchmark.py --work WORK
     python benchmarks/compare.py runs/tune/A runs/tune/B --held-out   # on ViquiQuAD's held-out tenth instead
-    python benchmarks/compare.py A B --held-out --hybrid        # each fused with Catalan BM25 by its own weights
+    python benchmarks/compare.py A B --held-out --hybrid        # each fused with Catalan BM25 (weights below)
 """
 
 from __future__ import annotations
@@ -22,26 +22,36 @@ sys.path.insert(0, str(ROOT / "src"))
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ir_stats import held_out_task, paired_bootstrap, per_query_ndcg  # noqa: E402
+from ir_stats import held_out_task, paired_bootstrap, per_query_ndcg, read_fusion_weights  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
 from sitges_retriever.data import IRTask, load_ir_folder, read_pairs  # noqa: E402
 from sitges_retriever.evaluation import encode  # noqa: E402
-from sitges_retriever.fusion_weights import bm25_weight_for  # noqa: E402
-from sitges_retriever.retrieval import BM25, hybrid_scores  # noqa: E402
+from sitges_retriever.fusion_weights import bm25_weight_for, bm25_weights_of  # noqa: E402
+from sitges_retriever.retrieval import BM25, BM25_WEIGHT, hybrid_scores  # noqa: E402
 
 
 def per_query_ndcg_by_dim(
-    model_path: str, task: IRTask, dims=MATRYOSHKA_DIMS, keyword: np.ndarray | None = None
+    model_path: str,
+    task: IRTask,
+    dims: tuple[int, ...] = MATRYOSHKA_DIMS,
+    keyword: np.ndarray | None = None,
+    fallback_weights: dict[int, float] | None = None,
 ) -> dict[int, np.ndarray]:
     """nDCG@10 of every query at each dimension (questions and documents encoded with the model's prompts);
-    with `keyword` (BM25 scores), of the hybrid at the model's own BM25 weight for that size (hybrid.json)."""
+    with `keyword` (BM25 scores), of the hybrid: fused at the model's own BM25 weight for each size
+    (hybrid.json), or for a model without one (run_benchmark.py's) at `fallback_weights`, as the benchmark does."""
     model = load(model_path)
     queries = encode(model, list(task.queries.values()), "query", batch_size=64)
     docs = encode(model, list(task.corpus.values()), "document", batch_size=64)
     scores = {dim: truncate(queries, dim) @ truncate(docs, dim).T for dim in dims}
     if keyword is not None:
-        scores = {dim: hybrid_scores(s, keyword, weight=bm25_weight_for(model, dim)) for dim, s in scores.items()}
+        own = bm25_weights_of(model)
+        weights = {
+            dim: bm25_weight_for(model, dim) if own else (fallback_weights or {}).get(dim, BM25_WEIGHT) for dim in dims
+        }
+        print(f"{model_path}: BM25 weights {weights} ({'hybrid.json' if own else 'fusion.json'})")
+        scores = {dim: hybrid_scores(s, keyword, weight=weights[dim]) for dim, s in scores.items()}
     return {dim: per_query_ndcg(s, task) for dim, s in scores.items()}
 
 
@@ -57,17 +67,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument(
-        "--hybrid", action="store_true", help="compare the hybrids: each model fused with Catalan BM25 by its weights"
+        "--hybrid",
+        action="store_true",
+        help="compare the hybrids: each model fused with Catalan BM25 at its own weights (hybrid.json) or, without "
+        "them, at --fusion's (a run_benchmark.py model)",
     )
+    parser.add_argument("--fusion", type=Path, default=ROOT / "benchmarks" / "fusion.json")
     args = parser.parse_args(argv)
     if args.held_out:
         task = held_out_task(read_pairs(args.data_root / "viquiquad_train" / "pairs_sentence.jsonl"))
     else:
         task = load_ir_folder(args.task)
     keyword = BM25(list(task.corpus.values())).scores(list(task.queries.values())) if args.hybrid else None
-    a = per_query_ndcg_by_dim(args.model_a, task, keyword=keyword)
-    b = per_query_ndcg_by_dim(args.model_b, task, keyword=keyword)
-    side = "hybrid (each model's own BM25 weights)" if args.hybrid else "dense"
+    fallback = read_fusion_weights(args.fusion) if args.hybrid else None
+    a = per_query_ndcg_by_dim(args.model_a, task, keyword=keyword, fallback_weights=fallback)
+    b = per_query_ndcg_by_dim(args.model_b, task, keyword=keyword, fallback_weights=fallback)
+    side = "hybrid" if args.hybrid else "dense"
     print(f"\n{len(task.queries)} queries, {side}; A = {args.model_a}, B = {args.model_b}\n")
     print("| dim | A nDCG@10 | B nDCG@10 | A - B | 95% interval |\n|--:|--:|--:|--:|:--|")
     for dim in a:

@@ -1,4 +1,5 @@
-"""Per-query nDCG@10, bootstrap intervals and the held-out tuning task, shared by the benchmark scripts.
+"""Per-query nDCG@10, bootstrap intervals, the held-out tuning task and its fusion weights, shared by the
+benchmark scripts.
 
 Written by hand because sentence-transformers' evaluators report only means, not per-query scores; the
 means here equal `InformationRetrievalEvaluator`'s (binary relevance, the same discounts).
@@ -6,8 +7,12 @@ means here equal `InformationRetrievalEvaluator`'s (binary relevance, the same d
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
+from sitges_retriever import MATRYOSHKA_DIMS
 from sitges_retriever.data import IRTask, Pairs, ir_task_from_pairs, split_pairs
 from sitges_retriever.training import DEFAULT
 
@@ -17,6 +22,20 @@ def held_out_task(pairs: Pairs) -> IRTask:
     against every positive: what recipes and fusion are tuned on, never the test set."""
     train_pairs, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
     return ir_task_from_pairs(held_out, train_pairs.positive)
+
+
+def read_fusion_weights(path: Path) -> dict[int, float]:
+    """The BM25 weight per size in tune_fusion.py's output; anything else stops the run with a one-line reason."""
+    try:
+        weights = {int(dim): float(w) for dim, w in json.loads(path.read_text("utf-8"))["bm25_weight"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise SystemExit(
+            f"{path} gives no BM25 weight per size ({type(error).__name__}: {error}); "
+            "run benchmarks/tune_fusion.py MODEL to write it."
+        ) from None
+    if set(weights) != set(MATRYOSHKA_DIMS) or not all(0 <= w <= 1 for w in weights.values()):
+        raise SystemExit(f"{path} must give a weight in [0, 1] for each of {MATRYOSHKA_DIMS}, not {weights}.")
+    return weights
 
 
 def per_query_ndcg(scores: np.ndarray, task: IRTask, k: int = 10) -> np.ndarray:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ir_stats import interval, paired_bootstrap, per_query_ndcg  # noqa: E402
+from ir_stats import interval, paired_bootstrap, per_query_ndcg, read_fusion_weights  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, build_model, load, truncate  # noqa: E402
 from sitges_retriever.bases import E5_SMALL, MINILM, resolve_base  # noqa: E402
@@ -111,10 +111,7 @@ class Bench:
         self.args, self.task = args, task
         self.queries, self.corpus = list(task.queries.values()), list(task.corpus.values())
         self.keyword = BM25(self.corpus, analyzer=CATALAN).scores(self.queries)
-        chosen = json.loads(args.fusion.read_text("utf-8")).get("bm25_weight")
-        if not chosen:
-            raise SystemExit(f"{args.fusion} gives no bm25_weight per size; run benchmarks/tune_fusion.py MODEL first.")
-        self.weights = {int(dim): float(weight) for dim, weight in chosen.items()}
+        self.weights = read_fusion_weights(args.fusion)
         self.per_query: dict[str, dict[str, np.ndarray]] = {}
         self.results: dict[str, Any] = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

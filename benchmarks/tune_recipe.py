@@ -34,6 +34,7 @@ STARTING_POINT: dict[str, object] = {
     "epochs": 2,
     "scale": 20.0,
     "hard_negatives": 2,
+    "hard_negatives_miner": "base",
     "train_word_embeddings": True,
     "loss_options": {"hardness_mode": "hard_negatives", "hardness_strength": 5.0},
 }

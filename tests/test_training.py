@@ -158,6 +158,7 @@ def test_a_held_out_set_too_small_to_tell_the_sizes_apart_still_gets_its_card(ti
     [
         {
             "hard_negatives": 1,
+            "hard_negatives_miner": "base",
             "hard_negatives_margin": None,
             "loss_options": {"hardness_mode": "hard_negatives", "hardness_strength": 5.0},
         },

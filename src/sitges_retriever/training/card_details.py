@@ -52,7 +52,7 @@ def loss_description(recipe: Preset) -> str:
     if recipe.matryoshka_weights:
         text += f" weighted {', '.join(f'{w:g}' for w in recipe.matryoshka_weights)}"
     if recipe.hard_negatives:
-        miner = "BM25" if recipe.hard_negatives_miner == "bm25" else "the base model"
+        miner = "Catalan BM25" if recipe.hard_negatives_miner == "bm25" else "the base model"
         text += f"; {recipe.hard_negatives} hard negative(s) per pair mined with {miner}"
     return f"{text}; `{recipe.name}` preset"
 

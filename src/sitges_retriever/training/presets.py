@@ -107,14 +107,15 @@ PUBLISHED = Preset(
 )
 
 #: Our recommendation for multilingual-e5-small, chosen on a held-out tenth of ViquiQuAD (benchmarks/tune_recipe.py,
-#: tuning.json): one epoch of in-batch negatives at lr 1e-4 with a batch of 32 (not gradient accumulation, which adds
-#: no negatives), the base's softmax scale (BASE_SCALES: 50 for e5, 20 for MiniLM), 128 training tokens per text,
-#: a little more weight on the small Matryoshka sizes, and the vocabulary's embeddings frozen (96M of e5's 118M
-#: weights: the same held-out scores as training them, within 0.003, with no optimizer state for them). One hard
-#: negative per pair from Catalan BM25 (the other positive it ranks highest: a text sharing the question's words
-#: that does not answer it) teaches what keyword search gets wrong: the best hybrid of every recipe tried (mean
-#: 0.908 against 0.903 without), and it puts "Alta" above "Baixa" for the README's question. Two BM25 negatives,
-#: negatives mined by the base model, a batch of 64 and more epochs bought nothing on e5.
+#: tuning.json): one epoch of in-batch negatives (plus one hard negative, below) at lr 1e-4 with a batch of 32 (not
+#: gradient accumulation, which adds no negatives), the base's softmax scale (BASE_SCALES: 50 for e5, 20 for MiniLM),
+#: 128 training tokens per text, a little more weight on the small Matryoshka sizes, and the vocabulary's embeddings
+#: frozen (96M of e5's 118M weights: the same held-out scores as training them, within 0.003, with no optimizer state
+#: for them). One hard negative per pair from Catalan BM25 (the other positive it ranks highest: a text sharing the
+#: question's words that does not answer it) aims at what keyword search gets wrong. It gave the best hybrid of every
+#: recipe tried (mean 0.908 against 0.903 without, within noise), and puts "Alta" above "Baixa" for the README's
+#: question.
+#: Two BM25 negatives, a batch of 64 and more epochs bought nothing on e5.
 #: At least 32 steps (one ViquiQuAD epoch is 36-40): the demo set's 268 pairs train 4 epochs, the best kept.
 DEFAULT = Preset(
     name="default",
