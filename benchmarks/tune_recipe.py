@@ -94,6 +94,17 @@ FROM_PRESETS: dict[str, tuple[str, dict[str, object]]] = {
         "default",
         {"scale": 50.0, "hard_negatives": 2, "hard_negatives_miner": "bm25", "validation": 0.1},
     ),
+    "default-bm25neg-3ep-lr5e-5": (  # more steps for the 64-d prefix, as 3 epochs gave it at scale 50 alone
+        "default",
+        {
+            "scale": 50.0,
+            "hard_negatives": 1,
+            "hard_negatives_miner": "bm25",
+            "epochs": 3,
+            "lr": 5e-5,
+            "validation": 0.1,
+        },
+    ),
 }
 VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
     **{name: ("default", {**STARTING_POINT, **changes}) for name, changes in CHANGES.items()},
