@@ -27,8 +27,8 @@ from ir_stats import held_out_task, paired_bootstrap, per_query_ndcg, read_fusio
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
 from sitges_retriever.data import IRTask, load_ir_folder, read_pairs  # noqa: E402
 from sitges_retriever.evaluation import encode  # noqa: E402
-from sitges_retriever.fusion_weights import bm25_weight_for, bm25_weights_of  # noqa: E402
-from sitges_retriever.retrieval import BM25, BM25_WEIGHT, hybrid_scores  # noqa: E402
+from sitges_retriever.fusion_weights import attach_bm25_weights, bm25_weight_for, bm25_weights_of  # noqa: E402
+from sitges_retriever.retrieval import BM25, hybrid_scores  # noqa: E402
 
 
 def per_query_ndcg_by_dim(
@@ -46,10 +46,10 @@ def per_query_ndcg_by_dim(
     docs = encode(model, list(task.corpus.values()), "document", batch_size=64)
     scores = {dim: truncate(queries, dim) @ truncate(docs, dim).T for dim in dims}
     if keyword is not None:
-        own = bm25_weights_of(model)
-        weights = {
-            dim: bm25_weight_for(model, dim) if own else (fallback_weights or {}).get(dim, BM25_WEIGHT) for dim in dims
-        }
+        own = bm25_weights_of(model) is not None
+        if not own:
+            attach_bm25_weights(model, fallback_weights, chosen_on="fusion.json")
+        weights = {dim: bm25_weight_for(model, dim) for dim in dims}
         print(f"{model_path}: BM25 weights {weights} ({'hybrid.json' if own else 'fusion.json'})")
         scores = {dim: hybrid_scores(s, keyword, weight=weights[dim]) for dim, s in scores.items()}
     return {dim: per_query_ndcg(s, task) for dim, s in scores.items()}

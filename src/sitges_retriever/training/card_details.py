@@ -10,6 +10,7 @@ import statistics
 from typing import TYPE_CHECKING, Any
 
 from .losses import LOSSES
+from .mining import MINER_NAMES
 from .presets import Preset
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def loss_description(recipe: Preset) -> str:
     if recipe.matryoshka_weights:
         text += f" weighted {', '.join(f'{w:g}' for w in recipe.matryoshka_weights)}"
     if recipe.hard_negatives:
-        miner = "Catalan BM25" if recipe.hard_negatives_miner == "bm25" else "the base model"
+        miner = MINER_NAMES.get(recipe.hard_negatives_miner, recipe.hard_negatives_miner)
         text += f"; {recipe.hard_negatives} hard negative(s) per pair mined with {miner}"
     return f"{text}; `{recipe.name}` preset"
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 MINERS = ("base", "bm25")
+#: How the run's log and the card name each miner.
+MINER_NAMES = {"base": "the base model", "bm25": "Catalan BM25"}
 
 
 def mine_hard_negatives(

@@ -25,7 +25,7 @@ from ..fusion_weights import attach_bm25_weights
 from ..persistence import check_output_folder
 from .card_details import training_details
 from .losses import loss_class, matryoshka_loss
-from .mining import mine_hard_negatives
+from .mining import MINER_NAMES, mine_hard_negatives
 from .presets import Preset, get_preset
 from .progress import readable, stage
 
@@ -97,7 +97,7 @@ def train(
         cast(Any, model[0]).auto_model.get_input_embeddings().weight.requires_grad_(False)
     dataset, mined = train_pairs.to_dataset(), 0
     if recipe.hard_negatives:
-        miner = "Catalan BM25" if recipe.hard_negatives_miner == "bm25" else f"the {recipe.hard_negatives_miner} model"
+        miner = MINER_NAMES.get(recipe.hard_negatives_miner, recipe.hard_negatives_miner)
         stage(f"Mining {recipe.hard_negatives} hard negative(s) per pair with {miner}.")
         dataset, mined = mine_hard_negatives(dataset, model, recipe)
     columns = [c for d in (dataset.values() if isinstance(dataset, dict) else [dataset]) for c in d.column_names]
