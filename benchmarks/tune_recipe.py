@@ -8,7 +8,13 @@ tenth (validation=0); later ones by a validation tenth of the rest.
 XQuAD-ca, the test set, is never read here.
 
     python benchmarks/tune_recipe.py --variants cheap frozen      # appends to benchmarks/runs/tune.jsonl
+    python benchmarks/tune_recipe.py --variants default-scale50 --extra-pairs pairs_paragraph.jsonl
     python benchmarks/tune_recipe.py --summary                    # merges the log into benchmarks/tuning.json
+
+`--extra-pairs` trains on more pairs beside the sentence pairs (the row is named `variant+file`): only those of
+training questions whose positive holds no held-out sentence, so the held-out tenth stays unseen. The validation
+tenth is drawn from all the pairs, so one of its questions may also train with its paragraph, which may bias its
+choices (the epoch, the BM25 weights).
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from ir_stats import held_out_task  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS  # noqa: E402
-from sitges_retriever.data import read_pairs  # noqa: E402
+from sitges_retriever.data import Pairs, read_pairs, split_pairs  # noqa: E402
+from sitges_retriever.training.presets import DEFAULT, get_preset  # noqa: E402
 
 #: The `default` preset these variants were measured against (before this tuning changed it), spelled out so
 #: that each variant still means what its row in tuning.json measured, whatever `default` is today.
@@ -117,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--pairs", default="pairs_sentence.jsonl")
     parser.add_argument("--base", default=None, help="base model (default: the package's default base)")
+    parser.add_argument("--extra-pairs", help="a second pairs file to train on too (e.g. pairs_paragraph.jsonl)")
     parser.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS) + ["zero-shot"])
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "runs" / "tune")
     parser.add_argument("--log", type=Path, default=ROOT / "benchmarks" / "runs" / "tune.jsonl")
@@ -124,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pairs = read_pairs(args.data_root / "viquiquad_train" / args.pairs)
     args.log.parent.mkdir(parents=True, exist_ok=True)
+    extra = extra_pairs(pairs, args)
     for name in args.variants:
-        row = run(name, pairs, args)
+        row = run(name, pairs, args, None if name == "zero-shot" else extra)
         with args.log.open("a", encoding="utf-8") as log:
             log.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
@@ -146,7 +155,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(name: str, pairs, args: argparse.Namespace) -> dict:
+def extra_pairs(pairs: Pairs, args: argparse.Namespace) -> Pairs | None:
+    """The `--extra-pairs` of training questions whose positive contains no held-out positive (a paragraph around
+    a held-out sentence would show it in training), or None."""
+    if not args.extra_pairs:
+        return None
+    if mined := [name for name in args.variants if name in VARIANTS and get_preset(*VARIANTS[name]).hard_negatives]:
+        # a paragraph mined as a "negative" of a sentence it holds would teach the model the opposite of the truth
+        raise SystemExit(f"--extra-pairs trains without hard negatives; {', '.join(mined)} mine(s) some.")
+    _, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+    unseen_questions, unseen_texts = set(held_out.anchor), set(held_out.positive)
+    extra = read_pairs(args.data_root / "viquiquad_train" / args.extra_pairs)
+    kept = [
+        (positive, anchor)
+        for positive, anchor in extra
+        if anchor not in unseen_questions and not any(text in positive for text in unseen_texts)
+    ]
+    return Pairs(tuple(p for p, _ in kept), tuple(a for _, a in kept))
+
+
+def run(name: str, pairs: Pairs, args: argparse.Namespace, extra: Pairs | None = None) -> dict:
     from sitges_retriever.evaluation import evaluate
     from sitges_retriever.training import train
 
@@ -161,12 +189,30 @@ def run(name: str, pairs, args: argparse.Namespace) -> dict:
         # validation=0 (the first rows): the held-out tenth was also the epoch-choosing split
         preset, changes = VARIANTS[name]
         overrides = {"validation": 0, **changes}
-        result = train(pairs, preset=preset, base=args.base, output=args.work / name, overrides=overrides)
+        if extra is None:
+            result = train(pairs, preset=preset, base=args.base, output=args.work / name, overrides=overrides)
+        else:  # the held-out tenth given as the evaluation task, so the extra pairs cannot land in it
+            training, _ = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+            name = f"{name}+{Path(args.extra_pairs).stem}"
+            mixed = Pairs(training.positive + extra.positive, training.anchor + extra.anchor)
+            result = train(
+                mixed,
+                eval_data=held_out_task(pairs),
+                preset=preset,
+                base=args.base,
+                output=args.work / name,
+                overrides=overrides,
+            )
         report = result.report
-    row: dict[str, object] = {"variant": name, **({"preset": FROM_PRESETS[name][0]} if name in FROM_PRESETS else {})}
+    variant = name.split("+")[0]
+    row: dict[str, object] = {
+        "variant": name,
+        **({"preset": FROM_PRESETS[variant][0]} if variant in FROM_PRESETS else {}),
+    }
     return {
         **row,
-        "overrides": FROM_PRESETS[name][1] if name in FROM_PRESETS else CHANGES.get(name, {}),
+        **({"extra_pairs": f"{args.extra_pairs} ({len(extra)} pairs)"} if extra is not None else {}),
+        "overrides": FROM_PRESETS[variant][1] if variant in FROM_PRESETS else CHANGES.get(variant, {}),
         "base": str(args.base or "default"),
         "held_out_ndcg@10": {str(d): round(report.metrics[d]["cosine_ndcg@10"], 4) for d in MATRYOSHKA_DIMS},
         "bm25_ndcg@10": round(report.baseline["cosine_ndcg@10"], 4) if report.baseline else None,
