@@ -1,8 +1,5 @@
-"""Per-query nDCG@10, bootstrap intervals, the held-out tuning task and its fusion weights, shared by the
-benchmark scripts.
-
-Written by hand because sentence-transformers' evaluators report only means, not per-query scores; the
-means here equal `InformationRetrievalEvaluator`'s (binary relevance, the same discounts).
+"""Bootstrap intervals, the held-out tuning task and its fusion weights, shared by the benchmark scripts, with the
+package's per-query nDCG@10 (`evaluation.per_query_ndcg`: its means equal `InformationRetrievalEvaluator`'s).
 """
 
 from __future__ import annotations
@@ -14,6 +11,7 @@ import numpy as np
 
 from sitges_retriever import MATRYOSHKA_DIMS
 from sitges_retriever.data import IRTask, Pairs, ir_task_from_pairs, split_pairs
+from sitges_retriever.evaluation import per_query_ndcg as per_query_ndcg  # re-exported for the scripts
 from sitges_retriever.training import DEFAULT
 
 
@@ -36,20 +34,6 @@ def read_fusion_weights(path: Path) -> dict[int, float]:
     if set(weights) != set(MATRYOSHKA_DIMS) or not all(0 <= w <= 1 for w in weights.values()):
         raise SystemExit(f"{path} must give a weight in [0, 1] for each of {MATRYOSHKA_DIMS}, not {weights}.")
     return weights
-
-
-def per_query_ndcg(scores: np.ndarray, task: IRTask, k: int = 10) -> np.ndarray:
-    """nDCG@k of each query of `task` (in `task.queries` order) ranked by `scores` (queries x `task.corpus`)."""
-    doc_ids = list(task.corpus)
-    discounts = 1 / np.log2(np.arange(2, k + 2))
-    ranked = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    values = []
-    for qid, top, row in zip(task.queries, ranked, scores, strict=True):
-        relevant = task.relevant_docs.get(qid, set())
-        gains = np.array([doc_ids[i] in relevant and np.isfinite(row[i]) for i in top], dtype=float)
-        ideal = discounts[: min(len(relevant), k)].sum()
-        values.append(float(gains @ discounts / ideal) if ideal else 0.0)
-    return np.array(values)
 
 
 def interval(values: np.ndarray, rounds: int = 10_000, seed: int = 0) -> tuple[float, float]:

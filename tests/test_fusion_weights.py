@@ -4,13 +4,14 @@ evaluation and the index, kept or dropped with the model, refused by name when d
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from sitges_retriever import Index, evaluate, load, save_model, search, train
 from sitges_retriever.corpus import load_procedures
 from sitges_retriever.data import IRTask, read_pairs
 from sitges_retriever.errors import ModelFolderError
-from sitges_retriever.evaluation import WEIGHT_GRID
+from sitges_retriever.evaluation import WEIGHT_GRID, clear_winner, encode, per_query_ndcg
 from sitges_retriever.fusion_weights import HYBRID_FILE, bm25_weight_for, bm25_weights_of
 from sitges_retriever.retrieval import BM25_WEIGHT
 from sitges_retriever.training import get_preset
@@ -44,6 +45,32 @@ def test_training_chooses_a_weight_per_size_on_questions_it_neither_trains_on_no
     assert not trained_on & set(reported.queries.values())
     assert not set(validation.queries.values()) & set(reported.queries.values())
     assert trained.report.fusion.startswith("weighted, BM25 weight")
+
+
+def test_a_weight_replaces_the_default_only_when_it_wins_clearly():
+    rng = np.random.default_rng(0)
+    default = rng.uniform(0.4, 0.9, 30)  # nDCG@10 of 30 validation questions at the default weight
+    scores = {w: default.copy() for w in WEIGHT_GRID}
+    scores[0.8] = default + np.where(np.arange(30) % 2, 0.30, -0.28)  # best mean (+0.01), by luck: half win, half lose
+    assert max(scores, key=lambda w: scores[w].mean()) == 0.8
+    assert clear_winner(scores) == BM25_WEIGHT
+    scores[0.3] = default + 0.02 + rng.uniform(-0.01, 0.01, 30)  # better for every question
+    assert clear_winner(scores) == 0.3
+    tied = {w: default + (0.05 if w in (0.2, 0.7) else 0.0) for w in WEIGHT_GRID}
+    assert clear_winner(tied) == 0.7  # equally good: the one nearer the default
+
+
+def test_per_question_ndcg_averages_to_the_evaluators(tiny_model):
+    task = IRTask(
+        queries={f"q{i}": p.questions[0] for i, p in enumerate(PROCEDURES[:8])},
+        corpus={p.id: f"{p.title}. {p.text}" for p in PROCEDURES},
+        relevant_docs={f"q{i}": {p.id} for i, p in enumerate(PROCEDURES[:8])},
+    )
+    queries = encode(tiny_model, list(task.queries.values()), "query")
+    documents = encode(tiny_model, list(task.corpus.values()), "document")
+    per_question = per_query_ndcg(queries @ documents.T, task)
+    assert len(per_question) == 8
+    assert per_question.mean() == pytest.approx(evaluate(tiny_model, task, dims=[384]).metrics[384]["cosine_ndcg@10"])
 
 
 def test_without_a_validation_split_no_weight_is_saved(tiny_base, demo_slice, tmp_path):
