@@ -21,8 +21,9 @@ FusionMethod = Literal["weighted", "rrf"]
 #: How search ranks: the model and BM25 fused, the model alone, BM25 alone (one-shot search and the index alike).
 SearchMode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
-#: The keyword side's share in weighted fusion for a model without its own weights (hybrid.json); on held-out
-#: ViquiQuAD pairs within about 0.005 of the best weight at every size (benchmarks/README.md).
+#: The keyword side's share in weighted fusion for a model without its own weights (hybrid.json), and the one
+#: training keeps unless another is clearly better; on held-out ViquiQuAD pairs within about 0.01 of the best weight
+#: at every size (benchmarks/README.md).
 BM25_WEIGHT = 0.5
 #: Reciprocal-rank fusion's constant (Cormack et al. 2009).
 RRF_K = 60
