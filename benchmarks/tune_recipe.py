@@ -102,7 +102,7 @@ FROM_PRESETS: dict[str, tuple[str, dict[str, object]]] = {
         "default",
         {"scale": 50.0, "hard_negatives": 2, "hard_negatives_miner": "bm25", "validation": 0.1},
     ),
-    "default-bm25-k1.5-b0.3": (  # `default` now: the row above after BM25 took k1 1.5, b 0.3 (mining, fusion)
+    "default-bm25-k1.5-b0.3": (  # `default` now: default-scale50-bm25neg run after BM25 took k1 1.5, b 0.3
         "default",
         {"scale": 50.0, "hard_negatives": 1, "hard_negatives_miner": "bm25", "validation": 0.1},
     ),
@@ -146,18 +146,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         out = ROOT / "benchmarks" / "tuning.json"
         summary = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-        # earlier runs' rows stay, newer win; one row per variant and base
-        rows = {(row["variant"], row["base"]): row for row in summary.get("rows", [])}
+        # earlier runs' rows stay, newer win; one row per variant, base and BM25 (rows without `bm25`: k1 1.2, b 0.75)
+        rows = {_key(row): row for row in summary.get("rows", [])}
         for line in args.log.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                rows[row["variant"], row["base"]] = row
+                rows[_key(row)] = row
         summary.update(
             held_out="a tenth of viquiquad_train pairs, split by positive, seed 42", rows=list(rows.values())
         )
         out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"Wrote {out}")
     return 0
+
+
+def _key(row: dict[str, object]) -> tuple[object, ...]:
+    return row["variant"], row["base"], json.dumps(row.get("bm25", {"k1": 1.2, "b": 0.75}), sort_keys=True)
 
 
 def extra_pairs(pairs: Pairs, args: argparse.Namespace) -> Pairs | None:
@@ -171,10 +175,13 @@ def extra_pairs(pairs: Pairs, args: argparse.Namespace) -> Pairs | None:
     _, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
     unseen_questions, unseen_texts = set(held_out.anchor), set(held_out.positive)
     extra = read_pairs(args.data_root / "viquiquad_train" / args.extra_pairs)
+    seen = set(pairs)  # a one-sentence paragraph's pair is already a sentence pair
     kept = [
         (positive, anchor)
         for positive, anchor in extra
-        if anchor not in unseen_questions and not any(text in positive for text in unseen_texts)
+        if anchor not in unseen_questions
+        and not any(text in positive for text in unseen_texts)
+        and (positive, anchor) not in seen
     ]
     return Pairs(tuple(p for p, _ in kept), tuple(a for _, a in kept))
 

@@ -187,6 +187,23 @@ def test_rebuild_embeds_only_new_and_changed_texts(tiny_model_dir, procedures, t
         assert (report.new, report.changed, report.unchanged, report.removed, embedded) == (0, 0, 10, 0, [])
 
 
+def test_an_index_built_with_other_bm25_parameters_takes_the_packages_on_rebuild(
+    tiny_model_dir, procedures, tmp_path, monkeypatch
+):
+    from sitges_retriever.retrieval import BM25_PARAMETERS
+
+    current = dict(BM25_PARAMETERS)
+    with Index(tmp_path / "idx") as index:
+        with monkeypatch.context() as before:  # an index of the release before, at k1 1.2, b 0.75
+            before.setitem(BM25_PARAMETERS, "k1", 1.2)
+            before.setitem(BM25_PARAMETERS, "b", 0.75)
+            index.build(tiny_model_dir, procedures[:6])
+        assert index.info()["bm25"] == {"k1": 1.2, "b": 0.75}
+        report = index.build(tiny_model_dir, procedures[:6])  # the same texts: vectors kept, BM25 rewritten
+        assert (report.new, report.changed, report.unchanged) == (0, 0, 6)
+        assert index.info()["bm25"] == current
+
+
 def test_another_model_is_refused_unless_recreate(tiny_model_dir, procedures, tmp_path):
     other = shutil.copytree(tiny_model_dir, tmp_path / "other-model")
     with Index(tmp_path / "idx") as index:

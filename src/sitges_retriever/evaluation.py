@@ -235,7 +235,8 @@ def evaluate(
 #: The BM25 weights `choose_bm25_weights` tries.
 WEIGHT_GRID: tuple[float, ...] = tuple(round(0.1 * step, 1) for step in range(11))
 #: How clearly a weight must beat `BM25_WEIGHT` to replace it: by this many standard errors of the per-question
-#: differences. Taking the best mean alone on 30 questions did worse on held-out ViquiQuAD than keeping 0.5
+#: differences (a heuristic: the best of 11 weights is picked first, so it is no formal test). Taking the best mean
+#: alone on 30 questions did worse on held-out ViquiQuAD than keeping 0.5, and this rule no worse
 #: (benchmarks/README.md): a few questions rank many weights alike, and the best of them is mostly luck.
 CLEAR_GAIN = 2.0
 
@@ -262,6 +263,8 @@ def choose_bm25_weights(
 def clear_winner(per_question: Mapping[float, np.ndarray], default: float = BM25_WEIGHT) -> float:
     """The weight whose per-question scores have the best mean, if it beats `default`'s by more than `CLEAR_GAIN`
     standard errors of the paired differences; else `default`."""
+    if default not in per_question:
+        raise ValueError(f"The weights tried ({sorted(per_question)}) must include the default {default}.")
     best = max(per_question, key=lambda w: (float(per_question[w].mean()), -abs(w - default)))
     gain = per_question[best] - per_question[default]
     error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
@@ -270,7 +273,9 @@ def clear_winner(per_question: Mapping[float, np.ndarray], default: float = BM25
 
 def per_query_ndcg(scores: np.ndarray, task: IRTask, k: int = 10) -> np.ndarray:
     """nDCG@k of each query of `task` (in `task.queries` order) ranked by `scores` (queries x `task.corpus`), with
-    the evaluator's binary gains. By hand: the evaluator reports only the mean, and the weight choice needs each."""
+    the evaluator's binary gains: its mean is the evaluator's, up to the order of tied scores, and where every query
+    has a relevant document (the evaluator skips one without; here it scores 0). By hand: the evaluator reports only
+    the mean, and the weight choice needs each query's."""
     doc_ids = list(task.corpus)
     discounts = 1 / np.log2(np.arange(2, k + 2))
     ranked = np.argsort(-scores, axis=1, kind="stable")[:, :k]

@@ -186,7 +186,8 @@ class Index:
                     "model, or pass --recreate (recreate=True) to rebuild the index with the new one."
                 )
             old = self._stored(current, dims if previous is not None and not recreate else None)
-            report = self._write(procedures, encoder, record, current, old, batch_size, started)
+            same_bm25 = previous is not None and previous.get("bm25") == record["bm25"]  # else every sparse vector
+            report = self._write(procedures, encoder, record, current, old, batch_size, started, same_bm25)
         self._model, self._record = encoder, None
         return report
 
@@ -227,6 +228,7 @@ class Index:
         old: dict[str, dict[str, Any]],
         batch_size: int,
         started: float,
+        same_bm25: bool = True,
     ) -> BuildReport:
         client, dims = self._open(), record["dims"]
         texts = {p.id: store.digest(p.document) for p in procedures}
@@ -243,7 +245,7 @@ class Index:
             "removed": len(old.keys() - texts.keys()),
         }
         same_rows = all(old.get(i, {}).get(_ROW_KEY) == h for i, h in rows.items())
-        if current and len(reuse) == len(rows) == len(old) and same_rows:
+        if current and same_bm25 and len(reuse) == len(rows) == len(old) and same_rows:
             return BuildReport(seconds=time.perf_counter() - started, **done)  # nothing changed: nothing to write
 
         todo = [p for p in procedures if p.id not in reuse]
@@ -354,7 +356,7 @@ class Index:
     # ------------------------------------------------------------------ info
 
     def info(self) -> dict[str, Any]:
-        """Documents, model (folder or Hub id, revision, prompts), stored dims, build time and size on disk."""
+        """Documents, model (folder or Hub id, revision, prompts), stored dims, BM25's k1 and b, build time, size."""
         record = self._built()
         return {
             "where": self.where,
@@ -364,6 +366,7 @@ class Index:
             "revision": record["revision"],
             "prompts": record["prompts"],
             "dims": record["dims"],
+            "bm25": record.get("bm25"),
             "built": record.get("built"),
             "size_on_disk": None if self.url else store.size_on_disk(self.path),
             "quantization": "int8 scalar on a Qdrant server; none in local mode",

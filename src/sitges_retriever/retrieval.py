@@ -14,8 +14,8 @@ import numpy as np
 
 from .errors import MissingDependencyError, RetrievalError
 
-#: k1 and b: of the values tried, the best for both every ViquiQuAD question and the demo's unreported ones
-#: (+0.007 and +0.006 nDCG@10 over the usual 1.2 / 0.75; benchmarks/README.md).
+#: k1 and b: the best mean gain over every ViquiQuAD question and the demo's unreported ones, of k1 0.9-2.5 and
+#: b 0.1-0.75 (+0.007 and +0.006 nDCG@10 over the usual 1.2 / 0.75; benchmarks/tune_bm25.py).
 BM25_PARAMETERS = {"k1": 1.5, "b": 0.3}
 FusionMethod = Literal["weighted", "rrf"]
 #: How search ranks: the model and BM25 fused, the model alone, BM25 alone (one-shot search and the index alike).
