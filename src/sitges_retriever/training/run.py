@@ -23,7 +23,7 @@ from ..errors import DataError, ModelFolderError
 from ..evaluation import EvaluationReport, build_evaluator, choose_bm25_weights, evaluate
 from ..fusion_weights import attach_bm25_weights
 from ..persistence import check_output_folder
-from ..retrieval import BM25_PARAMETERS
+from ..retrieval import BM25_PARAMETERS, BM25_WEIGHT
 from .card_details import training_details
 from .losses import loss_class, matryoshka_loss
 from .mining import MINER_NAMES, mine_hard_negatives
@@ -144,8 +144,8 @@ def train(
         stage(f"Choosing hybrid search's BM25 weight per size on the {len(validation.queries)} validation questions.")
         weights = choose_bm25_weights(model, validation, dims=recipe.matryoshka_dims)
         chosen_on = (
-            f"nDCG@10 of {len(validation.queries)} validation questions held out of training; 0.5 unless another "
-            f"weight was clearly better; BM25 k1 {BM25_PARAMETERS['k1']:g}, b {BM25_PARAMETERS['b']:g}"
+            f"nDCG@10 of {len(validation.queries)} validation questions held out of training; {BM25_WEIGHT:g} unless "
+            f"another weight was clearly better; BM25 k1 {BM25_PARAMETERS['k1']:g}, b {BM25_PARAMETERS['b']:g}"
         )
         attach_bm25_weights(model, weights, chosen_on=chosen_on)
     stage(
