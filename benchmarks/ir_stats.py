@@ -14,11 +14,19 @@ from sitges_retriever.data import IRTask, Pairs, ir_task_from_pairs, split_pairs
 from sitges_retriever.evaluation import per_query_ndcg as per_query_ndcg  # re-exported for the scripts
 from sitges_retriever.training import DEFAULT
 
+#: BM25's textbook k1 and b: the package's until `retrieval.BM25_PARAMETERS` changed (tuning rows without `bm25`).
+USUAL_BM25 = {"k1": 1.2, "b": 0.75}
+
+
+def held_out_split(pairs: Pairs) -> tuple[Pairs, Pairs]:
+    """(the other nine tenths, the held-out tenth) of `pairs`, split as `train` does (by positive, its seed)."""
+    return split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+
 
 def held_out_task(pairs: Pairs) -> IRTask:
     """The held-out tenth `train` keeps out of `pairs` (split by positive, `default`'s seed) as an IR task
     against every positive: what recipes and fusion are tuned on, never the test set."""
-    train_pairs, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+    train_pairs, held_out = held_out_split(pairs)
     return ir_task_from_pairs(held_out, train_pairs.positive)
 
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ir_stats import interval, paired_bootstrap, per_query_ndcg, read_fusion_weights  # noqa: E402
+from ir_stats import USUAL_BM25, interval, paired_bootstrap, per_query_ndcg, read_fusion_weights  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, build_model, load, truncate  # noqa: E402
 from sitges_retriever.bases import E5_SMALL, MINILM, resolve_base  # noqa: E402
@@ -45,12 +45,11 @@ from sitges_retriever.training import get_preset, parse_settings, train  # noqa:
 
 BASES = {"e5": E5_SMALL, "minilm": MINILM}
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
-USUAL = {"k1": 1.2, "b": 0.75}  # BM25's textbook parameters, the package's until BM25_PARAMETERS
 #: name -> (analyzer, BM25 parameters; {} for the package's): the package's Catalan BM25 and what it replaced.
 KEYWORD: dict[str, tuple[KeywordAnalyzer, dict[str, float]]] = {
-    "BM25, words, k1 1.2, b 0.75 (as before)": (PLAIN, USUAL),
-    "BM25, Catalan stemmer, k1 1.2, b 0.75": (CATALAN, USUAL),
-    "BM25, Catalan stemmer + stop words, k1 1.2, b 0.75": (KeywordAnalyzer(stem=True, stopwords=True), USUAL),
+    "BM25, words, k1 1.2, b 0.75 (as before)": (PLAIN, USUAL_BM25),
+    "BM25, Catalan stemmer, k1 1.2, b 0.75": (CATALAN, USUAL_BM25),
+    "BM25, Catalan stemmer + stop words, k1 1.2, b 0.75": (KeywordAnalyzer(stem=True, stopwords=True), USUAL_BM25),
     "BM25, Catalan stemmer, k1 1.5, b 0.3 (the package's)": (CATALAN, {}),
 }
 #: (what, system, side, dim, threshold) of issue #9.

@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ir_stats import held_out_task  # noqa: E402
+from ir_stats import USUAL_BM25, held_out_split, held_out_task  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS  # noqa: E402
-from sitges_retriever.data import Pairs, read_pairs, split_pairs  # noqa: E402
+from sitges_retriever.data import Pairs, read_pairs  # noqa: E402
 from sitges_retriever.retrieval import BM25_PARAMETERS  # noqa: E402
-from sitges_retriever.training.presets import DEFAULT, get_preset  # noqa: E402
+from sitges_retriever.training.presets import get_preset  # noqa: E402
 
 #: The `default` preset these variants were measured against (before this tuning changed it), spelled out so
 #: that each variant still means what its row in tuning.json measured, whatever `default` is today.
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _key(row: dict[str, object]) -> tuple[object, ...]:
-    return row["variant"], row["base"], json.dumps(row.get("bm25", {"k1": 1.2, "b": 0.75}), sort_keys=True)
+    return row["variant"], row["base"], json.dumps(row.get("bm25", USUAL_BM25), sort_keys=True)
 
 
 def extra_pairs(pairs: Pairs, args: argparse.Namespace) -> Pairs | None:
@@ -172,7 +172,7 @@ def extra_pairs(pairs: Pairs, args: argparse.Namespace) -> Pairs | None:
     if mined := [name for name in args.variants if name in VARIANTS and get_preset(*VARIANTS[name]).hard_negatives]:
         # a paragraph mined as a "negative" of a sentence it holds would teach the model the opposite of the truth
         raise SystemExit(f"--extra-pairs trains without hard negatives; {', '.join(mined)} mine(s) some.")
-    _, held_out = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+    _, held_out = held_out_split(pairs)
     unseen_questions, unseen_texts = set(held_out.anchor), set(held_out.positive)
     extra = read_pairs(args.data_root / "viquiquad_train" / args.extra_pairs)
     seen = set(pairs)  # a one-sentence paragraph's pair is already a sentence pair
@@ -204,7 +204,7 @@ def run(name: str, pairs: Pairs, args: argparse.Namespace, extra: Pairs | None =
         if extra is None:
             result = train(pairs, preset=preset, base=args.base, output=args.work / name, overrides=overrides)
         else:  # the held-out tenth given as the evaluation task, so the extra pairs cannot land in it
-            training, _ = split_pairs(pairs, test_size=DEFAULT.held_out, seed=DEFAULT.seed)
+            training, _ = held_out_split(pairs)
             name = f"{name}+{Path(args.extra_pairs).stem}"
             mixed = Pairs(training.positive + extra.positive, training.anchor + extra.anchor)
             result = train(
