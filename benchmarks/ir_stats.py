@@ -4,14 +4,15 @@ package's per-query nDCG@10 (`evaluation.per_query_ndcg`: its means equal `Infor
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from sitges_retriever import MATRYOSHKA_DIMS
 from sitges_retriever.data import IRTask, Pairs, ir_task_from_pairs, split_pairs
+from sitges_retriever.errors import ModelFolderError
 from sitges_retriever.evaluation import per_query_ndcg as per_query_ndcg  # re-exported for the scripts
+from sitges_retriever.fusion_weights import read_weights_file
 from sitges_retriever.training import DEFAULT
 
 #: BM25's textbook k1 and b: the package's until `retrieval.BM25_PARAMETERS` changed (tuning rows without `bm25`).
@@ -32,14 +33,14 @@ def held_out_task(pairs: Pairs) -> IRTask:
 
 def read_fusion_weights(path: Path) -> dict[int, float]:
     """The BM25 weight per size in tune_fusion.py's output; anything else stops the run with a one-line reason."""
+    remedy = "Run benchmarks/tune_fusion.py MODEL to write it."
+    if not path.is_file():
+        raise SystemExit(f"{path} does not exist. {remedy}")
     try:
-        weights = {int(dim): float(w) for dim, w in json.loads(path.read_text("utf-8"))["bm25_weight"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise SystemExit(
-            f"{path} gives no BM25 weight per size ({type(error).__name__}: {error}); "
-            "run benchmarks/tune_fusion.py MODEL to write it."
-        ) from None
-    if set(weights) != set(MATRYOSHKA_DIMS) or not all(0 <= w <= 1 for w in weights.values()):
+        weights, _ = read_weights_file(path, remedy)
+    except ModelFolderError as error:
+        raise SystemExit(str(error)) from None
+    if weights is None or set(weights) != set(MATRYOSHKA_DIMS):
         raise SystemExit(f"{path} must give a weight in [0, 1] for each of {MATRYOSHKA_DIMS}, not {weights}.")
     return weights
 

@@ -2,8 +2,8 @@
 
 The held-out tenth is the one `train` keeps out (split by positive, seed 42); the model is one trained on the
 other nine tenths (e.g. by tune_recipe.py). Prints a table and writes benchmarks/fusion.json, with the BM25
-weight per size that the package's own rule (`choose_bm25_weights`, the one `train` applies to its validation
-split) picks on that tenth: run_benchmark.py fuses with those.
+weight per size that the package's own rule (`clear_winner` over `WEIGHT_GRID`, as `choose_bm25_weights` applies
+it to `train`'s validation split) picks on that tenth: run_benchmark.py fuses with those.
 
     python benchmarks/tune_fusion.py benchmarks/runs/tune/frozen
 """
@@ -23,10 +23,10 @@ from ir_stats import held_out_task, per_query_ndcg  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
 from sitges_retriever.data import read_pairs  # noqa: E402
-from sitges_retriever.evaluation import choose_bm25_weights, encode  # noqa: E402
+from sitges_retriever.evaluation import WEIGHT_GRID, clear_winner, encode  # noqa: E402
 from sitges_retriever.retrieval import BM25, hybrid_scores  # noqa: E402
 
-WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)
+SHOWN = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)  # the table's rows; the choice looks at all of WEIGHT_GRID
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,13 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     query_vectors, document_vectors = encode(model, queries, "query"), encode(model, corpus, "document")
     keyword = BM25(corpus).scores(queries)
     rows: dict[str, dict[str, float]] = {}
-    settings = [(f"weighted {w:g}", "weighted", w) for w in WEIGHTS] + [("rrf", "rrf", 0.0)]
-    for name, method, weight in settings:
-        rows[name] = {}
-        for dim in MATRYOSHKA_DIMS:
-            dense = truncate(query_vectors, dim) @ truncate(document_vectors, dim).T
-            scores = hybrid_scores(dense, keyword, method=method, weight=weight)  # type: ignore[arg-type]
-            rows[name][str(dim)] = round(float(per_query_ndcg(scores, task).mean()), 4)
+    chosen: dict[str, float] = {}
+    for dim in MATRYOSHKA_DIMS:
+        dense = truncate(query_vectors, dim) @ truncate(document_vectors, dim).T
+        weighted = {w: per_query_ndcg(hybrid_scores(dense, keyword, weight=w), task) for w in WEIGHT_GRID}
+        chosen[str(dim)] = clear_winner(weighted)
+        for w in SHOWN:
+            rows.setdefault(f"weighted {w:g}", {})[str(dim)] = round(float(weighted[w].mean()), 4)
+        rrf = per_query_ndcg(hybrid_scores(dense, keyword, method="rrf"), task)
+        rows.setdefault("rrf", {})[str(dim)] = round(float(rrf.mean()), 4)
     bm25 = round(float(per_query_ndcg(keyword, task).mean()), 4)
     print(f"held-out: {len(queries)} queries, {len(corpus)} documents; BM25 alone {bm25}")
     print("| fusion | " + " | ".join(f"@{d}" for d in MATRYOSHKA_DIMS) + " | mean |")
@@ -56,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in rows.items():
         mean = sum(values.values()) / len(values)
         print(f"| {name} | " + " | ".join(f"{v:.4f}" for v in values.values()) + f" | {mean:.4f} |")
-    chosen = {str(dim): weight for dim, weight in choose_bm25_weights(model, task).items()}
     print(f"BM25 weight per size chosen on the held-out tenth: {chosen}")
     result = {
         "model": str(args.model),

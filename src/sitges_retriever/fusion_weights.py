@@ -69,8 +69,13 @@ def read_bm25_weights(folder: str | Path) -> tuple[dict[int, float] | None, str]
     """The weights in `folder`/hybrid.json and what they were chosen on, or (None, "") without the file; a
     damaged file is refused by name."""
     path = Path(folder) / HYBRID_FILE
-    if not path.is_file():
-        return None, ""
+    remedy = "Delete it to use the default BM25 weight, or retrain."
+    return read_weights_file(path, remedy) if path.is_file() else (None, "")
+
+
+def read_weights_file(path: Path, remedy: str) -> tuple[dict[int, float] | None, str]:
+    """The weights in a hybrid.json-shaped file at `path` and what they were chosen on; a damaged file is refused
+    by name, with `remedy` (one sentence) said after what is wrong."""
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
         weights = {int(dim): float(weight) for dim, weight in content["bm25_weight"].items()}
@@ -78,13 +83,11 @@ def read_bm25_weights(folder: str | Path) -> tuple[dict[int, float] | None, str]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ModelFolderError(
             f"{path} is damaged ({type(error).__name__}: {error}); it should hold "
-            '{"bm25_weight": {"384": 0.5, ...}}. Delete it to use the default BM25 weight, or retrain.'
+            f'{{"bm25_weight": {{"384": 0.5, ...}}}}. {remedy}'
         ) from error
     bad = {dim: weight for dim, weight in weights.items() if not 0 <= weight <= 1 or dim < 1}
     if bad:
-        raise ModelFolderError(
-            f"{path} gives BM25 weights outside [0, 1] or sizes below 1 ({bad}); fix or delete the file."
-        )
+        raise ModelFolderError(f"{path} gives BM25 weights outside [0, 1] or sizes below 1 ({bad}). {remedy}")
     return weights or None, chosen_on
 
 
