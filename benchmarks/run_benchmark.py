@@ -9,7 +9,7 @@ were chosen on that held-out tenth too (tune_recipe.py). The test set chooses no
 Per-query nDCG@10 gives 95% bootstrap intervals and the paired `default` - `published` differences.
 results.json is rewritten after every system, so an interrupted run keeps what it measured.
 
-    python benchmarks/run_benchmark.py                                   # everything (about 2 hours on 2 cores)
+    python benchmarks/run_benchmark.py                                   # everything (about 65 min on 2 quiet cores)
     python benchmarks/run_benchmark.py --limit 40 --max-steps 2 --no-write   # a quick check of the script
 """
 
@@ -62,6 +62,10 @@ TARGETS = [
 ]
 
 
+#: Each base's fusion weights, from tune_fusion.py on its own `default` model trained on the other nine tenths.
+FUSION_FILES = {"e5": ROOT / "benchmarks" / "fusion.json", "minilm": ROOT / "benchmarks" / "fusion-minilm.json"}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
@@ -85,11 +89,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true", help="print the table, write neither file")
     parser.add_argument(
         "--fusion",
-        type=Path,
-        default=ROOT / "benchmarks" / "fusion.json",
-        help="tune_fusion.py's output: the hybrid's BM25 weight per size, chosen on held-out ViquiQuAD",
+        action="append",
+        default=[],
+        metavar="BASE=FILE",
+        help="tune_fusion.py's output for a base: its hybrid's BM25 weight per size, chosen on held-out ViquiQuAD "
+        f"with that base's `default` model (default: {', '.join(f'{k}={v.name}' for k, v in FUSION_FILES.items())})",
     )
     return parser.parse_args(argv)
+
+
+def fusion_files(given: list[str]) -> dict[str, Path]:
+    """--fusion BASE=FILE options as {base: file}; a malformed one stops the run with a one-line reason."""
+    files = {}
+    for option in given:
+        key, _, file = option.partition("=")
+        if key not in BASES or not file:
+            raise SystemExit(f"--fusion {option!r}: give BASE=FILE with BASE one of {', '.join(BASES)}.")
+        files[key] = Path(file)
+    return files
 
 
 def sliced(task: IRTask, limit: int) -> IRTask:
@@ -113,7 +130,8 @@ class Bench:
         self.args, self.task = args, task
         self.queries, self.corpus = list(task.queries.values()), list(task.corpus.values())
         self.keyword = BM25(self.corpus, analyzer=CATALAN).scores(self.queries)
-        self.weights = read_fusion_weights(args.fusion)
+        files = {**FUSION_FILES, **fusion_files(args.fusion)}
+        self.weights = {key: read_fusion_weights(files[key]) for key in args.bases}
         self.per_query: dict[str, dict[str, np.ndarray]] = {}
         self.results: dict[str, Any] = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -123,10 +141,13 @@ class Bench:
             "queries": len(task.queries),
             "documents": len(task.corpus),
             "fusion": "weighted min-max, BM25 weight "
-            + " / ".join(f"{self.weights[dim]:g}" for dim in MATRYOSHKA_DIMS)
+            + "; ".join(
+                f"{key} {' / '.join(f'{weights[dim]:g}' for dim in MATRYOSHKA_DIMS)} ({files[key].name})"
+                for key, weights in self.weights.items()
+            )
             + " at "
             + " / ".join(map(str, MATRYOSHKA_DIMS))
-            + " (chosen on held-out ViquiQuAD, fusion.json), top-100 candidates of each side",
+            + " (chosen on held-out ViquiQuAD with the base's own `default`), top-100 candidates of each side",
             "model_selection": "best epoch on a held-out tenth of the training pairs",
             "max_steps": args.max_steps,
             "presets": {},
@@ -141,7 +162,8 @@ class Bench:
             scores = BM25(self.corpus, analyzer=analyzer, **parameters).scores(self.queries)
         self._add(name, {"bm25": {"all": per_query_ndcg(scores, self.task)}}, {})
 
-    def add_model(self, name: str, model: Any, facts: dict[str, Any]) -> None:
+    def add_model(self, name: str, key: str, model: Any, facts: dict[str, Any]) -> None:
+        """Encode the test set with `model` (of base `key`), score it dense and fused at each size."""
         started = time.perf_counter()
         documents = encode(model, self.corpus, "document", batch_size=64)
         facts["encode_corpus_seconds"] = round(time.perf_counter() - started, 2)
@@ -150,7 +172,7 @@ class Bench:
         for dim in MATRYOSHKA_DIMS:
             dense = truncate(queries, dim) @ truncate(documents, dim).T
             sides["dense"][str(dim)] = per_query_ndcg(dense, self.task)
-            fused = hybrid_scores(dense, self.keyword, weight=self.weights[dim])
+            fused = hybrid_scores(dense, self.keyword, weight=self.weights[key][dim])
             sides["hybrid"][str(dim)] = per_query_ndcg(fused, self.task)
         self._add(name, sides, facts)
 
@@ -224,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         bench.add_keyword(name, analyzer, parameters)
     for key in args.bases:
         base = resolve_base(BASES[key])
-        bench.add_model(f"{key} / zero-shot", build_model(base.path, prompts=base.prompts or {}), {"base": base.name})
+        bench.add_model(
+            f"{key} / zero-shot", key, build_model(base.path, prompts=base.prompts or {}), {"base": base.name}
+        )
     runs = [(key, preset) for preset in args.presets for key in args.bases if f"{key}/{preset}" not in args.skip]
     runs.sort(key=lambda run: run == ("e5", "published"))  # the longest (5 epochs of the 12-layer base) last
     with tempfile.TemporaryDirectory(prefix="sitges-benchmark-") as scratch:
@@ -253,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 "train_seconds": seconds,
                 "train_pairs": result.train_pairs,
             }
-            bench.add_model(f"{key} / {preset}", load(result.output), facts)
+            bench.add_model(f"{key} / {preset}", key, load(result.output), facts)
     bench.results["complete"] = True
     bench.write()
     print("\n" + markdown_table(bench.results))

@@ -3,9 +3,12 @@
 The held-out tenth is the one `train` keeps out (split by positive, seed 42); the model is one trained on the
 other nine tenths (e.g. by tune_recipe.py). Prints a table and writes benchmarks/fusion.json, with the BM25
 weight per size that the package's own rule (`clear_winner` over `WEIGHT_GRID`, as `choose_bm25_weights` applies
-it to `train`'s validation split) picks on that tenth: run_benchmark.py fuses with those.
+it to `train`'s validation split) picks on that tenth: run_benchmark.py fuses each base's models with those of
+its own `default` model.
 
-    python benchmarks/tune_fusion.py benchmarks/runs/tune/frozen
+    python benchmarks/tune_fusion.py benchmarks/runs/tune/default-bm25-k1.5-b0.3
+    python benchmarks/tune_fusion.py benchmarks/runs/tune-minilm/default-scale20-bm25neg \
+        --out benchmarks/fusion-minilm.json
 """
 
 from __future__ import annotations
