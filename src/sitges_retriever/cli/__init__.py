@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 from ..console import configure_output, output_restored
 from ..errors import SitgesError
-from .common import go_offline
 from .model import add_model_commands
 from .publish import add_card_commands, add_push_command
 from .search_index import add_index_commands
@@ -35,8 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand: exit 0 on success, 1 on an error (one line on stderr, no traceback), 2 on a usage error."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "offline", None):
-        go_offline()  # before any library reads the setting
     try:
         with output_restored(), _stage_lines(quiet=args.quiet):
             configure_output(quiet=args.quiet)

@@ -36,7 +36,7 @@ def note(args: argparse.Namespace, message: str) -> None:
 
 
 def go_offline() -> None:
-    """--offline: the Hub is not asked, for this process (huggingface_hub and the libraries that read its setting)."""
+    """--offline for `train` and the index: the Hub is not asked for the rest of this process."""
     os.environ["HF_HUB_OFFLINE"] = "1"  # for libraries imported later
     if "huggingface_hub" in sys.modules:  # read at import; later reads go through the constant
         sys.modules["huggingface_hub"].constants.HF_HUB_OFFLINE = True

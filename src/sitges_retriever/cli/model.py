@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..retrieval import BM25_WEIGHT, MODES
-from .common import COMMON, add_model_options, load_model, note
+from .common import COMMON, add_model_options, go_offline, load_model, note
 
 
 def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,6 +16,8 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         from ..training import parse_settings
         from ..training import train as run
 
+        if args.offline:
+            go_offline()
         overrides = parse_settings(args.set)
         if args.device is not None:
             overrides["use_cpu"] = str(_training_device(args.device) == "cpu").lower()

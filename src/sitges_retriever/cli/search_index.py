@@ -16,6 +16,8 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     def open_index(args: argparse.Namespace) -> Index:
         from ..index import Index
 
+        if getattr(args, "offline", None):
+            go_offline()
         options = {"collection": args.collection, "device": getattr(args, "device", None)}
         if args.index.startswith(("http://", "https://")):
             return Index(url=args.index, **options)
@@ -26,6 +28,8 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
         if (args.path is None) == (args.url is None):
             raise SearchIndexError("Give the index as --path DIR (a local folder) or --url URL (a Qdrant server).")
+        if args.offline:
+            go_offline()
         with Index(args.path, url=args.url, collection=args.collection, device=args.device) as index:
             report = index.build(
                 args.model,
@@ -81,7 +85,7 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     from ..errors import SearchIndexError
     from ..index import COLLECTION, DEFAULT_DIMS
     from ..retrieval import MODES
-    from .common import COMMON, add_model_options
+    from .common import COMMON, add_model_options, go_offline
 
     index = subparsers.add_parser("index", help="A persistent search index of procedures (Qdrant).")
     commands = index.add_subparsers(dest="index_command", required=True)
