@@ -20,11 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ir_stats import USUAL_BM25, paired_bootstrap, per_query_ndcg  # noqa: E402
+from ir_stats import USUAL_BM25, held_out_split, paired_bootstrap, per_query_ndcg  # noqa: E402
 
-from sitges_retriever.data import IRTask, demo_pairs, ir_task_from_pairs, read_pairs, split_pairs  # noqa: E402
+from sitges_retriever.data import IRTask, demo_pairs, ir_task_from_pairs, read_pairs  # noqa: E402
 from sitges_retriever.retrieval import BM25  # noqa: E402
-from sitges_retriever.training import DEFAULT  # noqa: E402
 
 USUAL = (USUAL_BM25["k1"], USUAL_BM25["b"])
 K1 = (0.9, 1.2, 1.5, 1.8, 2.0, 2.5)
@@ -36,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "bm25.json")
     args = parser.parse_args(argv)
-    unreported_demo, _ = split_pairs(demo_pairs(), test_size=DEFAULT.held_out, seed=DEFAULT.seed)  # as `train` splits
+    unreported_demo, _ = held_out_split(demo_pairs())  # as `train` splits
     tasks = {
         "viquiquad": ir_task_from_pairs(
             read_pairs(args.data_root / "viquiquad_train" / "pairs_sentence.jsonl"), name="all"

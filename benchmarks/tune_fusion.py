@@ -2,7 +2,7 @@
 
 The held-out tenth is the one `train` keeps out (split by positive, seed 42); the model is one trained on the
 other nine tenths (e.g. by tune_recipe.py). Prints a table and writes benchmarks/fusion.json, with the BM25
-weight per size that the package's own rule (`clear_winner` over `WEIGHT_GRID`, as `choose_bm25_weights` applies
+weight per size that the package's own rule (`clear_winner` over `weight_grid_ndcg`, as `choose_bm25_weights` applies
 it to `train`'s validation split) picks on that tenth: run_benchmark.py fuses each base's models with those of
 its own `default` model.
 
@@ -26,7 +26,7 @@ from ir_stats import held_out_task, per_query_ndcg  # noqa: E402
 
 from sitges_retriever import MATRYOSHKA_DIMS, load, truncate  # noqa: E402
 from sitges_retriever.data import read_pairs  # noqa: E402
-from sitges_retriever.evaluation import WEIGHT_GRID, clear_winner, encode  # noqa: E402
+from sitges_retriever.evaluation import clear_winner, encode, weight_grid_ndcg  # noqa: E402
 from sitges_retriever.retrieval import BM25, hybrid_scores  # noqa: E402
 
 SHOWN = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)  # the table's rows; the choice looks at all of WEIGHT_GRID
@@ -44,16 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     model = load(args.model)
     query_vectors, document_vectors = encode(model, queries, "query"), encode(model, corpus, "document")
     keyword = BM25(corpus).scores(queries)
-    rows: dict[str, dict[str, float]] = {}
-    chosen: dict[str, float] = {}
+    grid = weight_grid_ndcg(query_vectors, document_vectors, keyword, task, MATRYOSHKA_DIMS)
+    chosen = {str(dim): clear_winner(per_weight) for dim, per_weight in grid.items()}
+    rows = {f"weighted {w:g}": {str(dim): round(float(grid[dim][w].mean()), 4) for dim in grid} for w in SHOWN}
+    rows["rrf"] = {}
     for dim in MATRYOSHKA_DIMS:
         dense = truncate(query_vectors, dim) @ truncate(document_vectors, dim).T
-        weighted = {w: per_query_ndcg(hybrid_scores(dense, keyword, weight=w), task) for w in WEIGHT_GRID}
-        chosen[str(dim)] = clear_winner(weighted)
-        for w in SHOWN:
-            rows.setdefault(f"weighted {w:g}", {})[str(dim)] = round(float(weighted[w].mean()), 4)
-        rrf = per_query_ndcg(hybrid_scores(dense, keyword, method="rrf"), task)
-        rows.setdefault("rrf", {})[str(dim)] = round(float(rrf.mean()), 4)
+        rows["rrf"][str(dim)] = round(
+            float(per_query_ndcg(hybrid_scores(dense, keyword, method="rrf"), task).mean()), 4
+        )
     bm25 = round(float(per_query_ndcg(keyword, task).mean()), 4)
     print(f"held-out: {len(queries)} queries, {len(corpus)} documents; BM25 alone {bm25}")
     print("| fusion | " + " | ".join(f"@{d}" for d in MATRYOSHKA_DIMS) + " | mean |")

@@ -252,12 +252,20 @@ def choose_bm25_weights(
     queries = encode(model, list(task.queries.values()), "query", batch_size=batch_size)
     documents = encode(model, list(task.corpus.values()), "document", batch_size=batch_size)
     keyword = BM25(list(task.corpus.values())).scores(list(task.queries.values()))
-    chosen = {}
+    grid = weight_grid_ndcg(queries, documents, keyword, task, dims)
+    return {dim: clear_winner(per_weight) for dim, per_weight in grid.items()}
+
+
+def weight_grid_ndcg(
+    queries: np.ndarray, documents: np.ndarray, keyword: np.ndarray, task: IRTask, dims: Sequence[int]
+) -> dict[int, dict[float, np.ndarray]]:
+    """Per size, each `WEIGHT_GRID` weight's per-question nDCG@10 on `task` for weighted fusion of the encoded
+    `queries` and `documents` (cut to the size) with the BM25 scores `keyword`."""
+    grid = {}
     for dim in dims:
         dense = truncate(queries, check_dim(dim)) @ truncate(documents, dim).T
-        ndcg = {w: per_query_ndcg(hybrid_scores(dense, keyword, weight=w), task) for w in WEIGHT_GRID}
-        chosen[dim] = clear_winner(ndcg)
-    return chosen
+        grid[dim] = {w: per_query_ndcg(hybrid_scores(dense, keyword, weight=w), task) for w in WEIGHT_GRID}
+    return grid
 
 
 def clear_winner(per_question: Mapping[float, np.ndarray], default: float = BM25_WEIGHT) -> float:
